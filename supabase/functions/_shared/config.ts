@@ -1,0 +1,247 @@
+/**
+ * Configuration, read once from the environment and validated. Every problem is reported in one
+ * error naming each variable, so a misconfigured deploy fails at boot, not on a person's click.
+ */
+
+import { base64url } from "jose";
+
+/** Google's real endpoints: the default. Only GOOGLE_OAUTH_BASE_URL points elsewhere. */
+export const GOOGLE_DEFAULTS = Object.freeze({
+  issuer: "https://accounts.google.com",
+  authorizationEndpoint: "https://accounts.google.com/o/oauth2/v2/auth",
+  tokenEndpoint: "https://oauth2.googleapis.com/token",
+  revocationEndpoint: "https://oauth2.googleapis.com/revoke",
+  apiBaseUrl: "https://www.googleapis.com",
+});
+
+export const CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar.events";
+/** Least privilege: calendar events, plus `openid email` to learn which account was connected. */
+export const REQUESTED_SCOPES: readonly string[] = Object.freeze(["openid", "email", CALENDAR_SCOPE]);
+
+export interface EncryptionKey {
+  readonly kid: string;
+  readonly key: Uint8Array;
+}
+
+export interface Config {
+  readonly supabaseUrl: string;
+  /** The key the functions use for PostgREST: service_role JWT, else the first secret key. */
+  readonly adminKey: string;
+  /** Every credential that identifies the bot's server (compared in constant time). */
+  readonly serviceCredentials: readonly string[];
+  readonly auth: { readonly issuer: string; readonly jwksUrl: URL };
+  readonly google: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly redirectUri: string;
+    readonly issuer: string;
+    readonly authorizationEndpoint: string;
+    readonly tokenEndpoint: string;
+    readonly revocationEndpoint: string;
+    readonly apiBaseUrl: string;
+    /** Plain http is allowed only for a loopback emulator, never for Google. */
+    readonly allowInsecureRequests: boolean;
+  };
+  readonly state: {
+    readonly secret: Uint8Array;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly ttlSeconds: number;
+  };
+  readonly encryption: { readonly current: EncryptionKey; readonly keys: readonly EncryptionKey[] };
+  /** Where the callback sends the person; null means a short plain-text answer instead. */
+  readonly resultPageUrl: string | null;
+  readonly httpTimeoutMs: number;
+  readonly maxPendingFlowsPerUser: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n- ${problems.join("\n- ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+const STATE_TTL_SECONDS = 600; // Google's codes live 10 minutes; a link need not outlive them.
+
+/** Parses and validates `env`; throws one ConfigError that names every bad or missing variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) {
+      problems.push(`${name} is missing`);
+      return "";
+    }
+    return value;
+  };
+  const optional = (name: string): string | null => env[name]?.trim() || null;
+
+  const supabaseUrl = checkUrl("SUPABASE_URL", required("SUPABASE_URL"), problems);
+  const serviceRoleKey = optional("SUPABASE_SERVICE_ROLE_KEY");
+  const secretKeys = parseSecretKeys(optional("SUPABASE_SECRET_KEYS"), problems);
+  const serviceCredentials = [serviceRoleKey, ...secretKeys].filter((k): k is string => !!k);
+  if (serviceCredentials.length === 0) {
+    problems.push("SUPABASE_SERVICE_ROLE_KEY is missing (or set SUPABASE_SECRET_KEYS)");
+  }
+
+  const oauthBase = optional("GOOGLE_OAUTH_BASE_URL");
+  const oauthBaseUrl = oauthBase ? checkUrl("GOOGLE_OAUTH_BASE_URL", oauthBase, problems) : "";
+  const apiBase = optional("GOOGLE_API_BASE_URL");
+  const apiBaseUrl = apiBase
+    ? checkUrl("GOOGLE_API_BASE_URL", apiBase, problems)
+    : GOOGLE_DEFAULTS.apiBaseUrl;
+  const redirectUri = checkUrl("GOOGLE_REDIRECT_URI", required("GOOGLE_REDIRECT_URI"), problems);
+  const resultPage = optional("GOOGLE_RESULT_PAGE_URL");
+
+  const stateSecretText = required("OAUTH_STATE_SECRET");
+  const stateSecret = new TextEncoder().encode(stateSecretText);
+  if (stateSecretText && stateSecret.length < 32) {
+    problems.push("OAUTH_STATE_SECRET must be at least 32 bytes");
+  }
+  if (stateSecretText && stateSecretText === env.SUPABASE_JWT_SECRET?.trim()) {
+    problems.push("OAUTH_STATE_SECRET must not be the Supabase JWT secret");
+  }
+  if (stateSecretText && serviceCredentials.includes(stateSecretText)) {
+    problems.push("OAUTH_STATE_SECRET must not be a Supabase API key");
+  }
+
+  const keys = parseEncryptionKeys(required("TOKEN_ENCRYPTION_KEY"), problems);
+  const clientId = required("GOOGLE_CLIENT_ID");
+  const clientSecret = required("GOOGLE_CLIENT_SECRET");
+  const timeout = optional("HTTP_TIMEOUT_MS");
+  const httpTimeoutMs = timeout === null ? 10_000 : Number(timeout);
+  if (!Number.isInteger(httpTimeoutMs) || httpTimeoutMs < 100 || httpTimeoutMs > 60_000) {
+    problems.push("HTTP_TIMEOUT_MS must be a whole number of milliseconds from 100 to 60000");
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const authIssuer = optional("SUPABASE_AUTH_ISSUER") ?? `${supabaseUrl}/auth/v1`;
+  const google = oauthBaseUrl
+    ? {
+      issuer: oauthBaseUrl,
+      authorizationEndpoint: `${oauthBaseUrl}/o/oauth2/v2/auth`,
+      tokenEndpoint: `${oauthBaseUrl}/token`,
+      revocationEndpoint: `${oauthBaseUrl}/revoke`,
+    }
+    : GOOGLE_DEFAULTS;
+  return deepFreeze({
+    supabaseUrl,
+    adminKey: serviceCredentials[0]!,
+    serviceCredentials,
+    auth: {
+      issuer: authIssuer,
+      jwksUrl: new URL(optional("SUPABASE_JWKS_URL") ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`),
+    },
+    google: {
+      clientId,
+      clientSecret,
+      redirectUri,
+      issuer: google.issuer,
+      authorizationEndpoint: google.authorizationEndpoint,
+      tokenEndpoint: google.tokenEndpoint,
+      revocationEndpoint: google.revocationEndpoint,
+      apiBaseUrl,
+      allowInsecureRequests: new URL(google.tokenEndpoint).protocol === "http:" ||
+        new URL(apiBaseUrl).protocol === "http:",
+    },
+    state: {
+      secret: stateSecret,
+      issuer: `${supabaseUrl}/functions/v1/google-connect`,
+      audience: redirectUri,
+      ttlSeconds: STATE_TTL_SECONDS,
+    },
+    encryption: { current: keys[0]!, keys },
+    resultPageUrl: resultPage,
+    httpTimeoutMs,
+    maxPendingFlowsPerUser: 5,
+  });
+}
+
+/** Absolute URL without a trailing slash; http only on loopback (local stack, emulator). */
+function checkUrl(name: string, value: string, problems: string[]): string {
+  if (!value) return "";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${name} is not a URL`);
+    return "";
+  }
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback) &&
+    !(url.protocol === "http:" && name === "SUPABASE_URL")) {
+    // SUPABASE_URL is http inside `supabase start` (http://kong:8000); the others never are.
+    problems.push(`${name} must be https (http is accepted for loopback addresses only)`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+/** SUPABASE_SECRET_KEYS is a JSON object of name → sb_secret_… key, as Supabase injects it. */
+function parseSecretKeys(value: string | null, problems: string[]): string[] {
+  if (!value) return [];
+  try {
+    const parsed = JSON.parse(value);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      const keys = Object.values(parsed).filter((v): v is string => typeof v === "string" && !!v);
+      if (keys.length > 0) return keys;
+    }
+  } catch {
+    // Reported below.
+  }
+  problems.push("SUPABASE_SECRET_KEYS must be a JSON object of key names to secret keys");
+  return [];
+}
+
+/**
+ * TOKEN_ENCRYPTION_KEY is `kid:base64url(32 bytes)`, or several separated by commas: the first
+ * encrypts, all decrypt, so a key can be rotated in without making stored rows unreadable.
+ */
+function parseEncryptionKeys(value: string, problems: string[]): EncryptionKey[] {
+  if (!value) return [];
+  const keys: EncryptionKey[] = [];
+  for (const part of value.split(",")) {
+    const [kid, encoded, ...rest] = part.trim().split(":");
+    const key = encoded ? decodeBase64Url(encoded) : null;
+    if (!kid || !/^[A-Za-z0-9._-]{1,32}$/.test(kid) || rest.length > 0 || key?.length !== 32) {
+      problems.push(
+        "TOKEN_ENCRYPTION_KEY must be kid:base64url-of-32-random-bytes (comma-separated to rotate)",
+      );
+      return [];
+    }
+    if (keys.some((k) => k.kid === kid)) {
+      problems.push(`TOKEN_ENCRYPTION_KEY names key id ${kid} twice`);
+      return [];
+    }
+    keys.push({ kid, key });
+  }
+  return keys;
+}
+
+function decodeBase64Url(value: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(value)) return null;
+  try {
+    return base64url.decode(value);
+  } catch {
+    return null;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !(value instanceof Uint8Array) && !(value instanceof URL)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, read from Deno.env on first use. */
+export function getConfig(): Config {
+  cached ??= loadConfig(Deno.env.toObject());
+  return cached;
+}

@@ -1,0 +1,70 @@
+/**
+ * google-connect: hands out a Google consent URL for one user. The bot calls it with the service
+ * credentials and a user_id; a signed-in user calls it with their own access token.
+ */
+
+import * as oauth from "oauth4webapi";
+import type { CallerVerifier } from "./caller_auth.ts";
+import type { Config } from "./config.ts";
+import { AppError, describeForLog } from "./errors.ts";
+import type { GoogleOAuth } from "./google_oauth.ts";
+import { errorResponse, jsonResponse } from "./http.ts";
+import { signState } from "./oauth_state.ts";
+import { beginFlow } from "./pending_flows.ts";
+import { checkLoginHint, readParams, resolveUserId } from "./request_input.ts";
+import type { SupabaseClient } from "@supabase/supabase-js";
+
+export interface ConnectDeps {
+  config: Config;
+  callers: CallerVerifier;
+  db: SupabaseClient;
+  google: GoogleOAuth;
+}
+
+const METHODS = ["GET", "POST"] as const;
+
+export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promise<Response> {
+  const { config } = deps;
+  const stateKey = {
+    secret: config.state.secret,
+    issuer: config.state.issuer,
+    audience: config.state.audience,
+  };
+
+  return async (req) => {
+    try {
+      if (!(METHODS as readonly string[]).includes(req.method)) {
+        throw new AppError("method_not_allowed", "Use GET or POST.");
+      }
+      const caller = await deps.callers.authenticate(req);
+      const params = await readParams(req, ["user_id", "login_hint"]);
+      const userId = resolveUserId(caller, params.get("user_id"));
+      const loginHint = checkLoginHint(params.get("login_hint"));
+
+      const jti = crypto.randomUUID();
+      const codeVerifier = oauth.generateRandomCodeVerifier();
+      const [codeChallenge, { state, expiresAt }] = await Promise.all([
+        oauth.calculatePKCECodeChallenge(codeVerifier),
+        signState(stateKey, { userId, jti, ttlSeconds: config.state.ttlSeconds }),
+      ]);
+      const { hasRefreshToken } = await beginFlow(deps.db, {
+        userId,
+        jti,
+        codeVerifier,
+        expiresAt,
+        maxPending: config.maxPendingFlowsPerUser,
+      });
+      const authUrl = deps.google.authorizationUrl({
+        state,
+        codeChallenge,
+        forceConsent: !hasRefreshToken,
+        loginHint,
+      });
+      return jsonResponse(200, { auth_url: authUrl.href, expires_at: expiresAt.toISOString() });
+    } catch (error) {
+      const response = errorResponse(error, METHODS);
+      if (response.status >= 500) console.error(`google-connect: ${describeForLog(error)}`);
+      return response;
+    }
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * One error type for the whole kit: a stable `code` callers can branch on, the HTTP status it
+ * maps to, a human message that is safe to show, and the cause for our own logs only.
+ */
+
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  user_not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  state_invalid: 400,
+  state_expired: 400,
+  flow_not_found: 400,
+  consent_denied: 400,
+  google_error: 502,
+  google_scope_missing: 400,
+  google_refresh_token_missing: 400,
+  google_not_connected: 404,
+  google_reconnect_required: 409,
+  google_unavailable: 503,
+  database_unavailable: 503,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export function isAppError(error: unknown, code?: ErrorCode): error is AppError {
+  return error instanceof AppError && (code === undefined || error.code === code);
+}
+
+/** Anything that is not an AppError becomes an internal_error with a generic message. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return new AppError("internal_error", "Something went wrong on our side.", { cause: error });
+}
+
+/**
+ * A log line about an error with no secrets in it: our code and the cause's class and code
+ * only, never an upstream message (which may quote a token or an authorization code).
+ */
+export function describeForLog(error: unknown): string {
+  const app = toAppError(error);
+  const cause = app.cause as { name?: unknown; code?: unknown } | undefined;
+  const parts = [`code=${app.code}`];
+  if (cause && typeof cause === "object") {
+    if (typeof cause.name === "string") parts.push(`cause=${cause.name}`);
+    if (typeof cause.code === "string") parts.push(`cause_code=${cause.code}`);
+  }
+  return parts.join(" ");
+}

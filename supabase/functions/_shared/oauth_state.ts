@@ -1,0 +1,75 @@
+/**
+ * The OAuth `state`: a short-lived HS256 JWT naming the user and the pending flow (jti). Its
+ * signature means nobody can make the callback store tokens for a user they chose.
+ */
+
+import { errors, jwtVerify, SignJWT } from "jose";
+import { AppError } from "./errors.ts";
+
+export const STATE_TYP = "oauth-state+jwt";
+
+export interface StateKey {
+  secret: Uint8Array;
+  issuer: string;
+  audience: string;
+}
+
+export interface OAuthState {
+  userId: string;
+  jti: string;
+  expiresAt: Date;
+}
+
+/** Signs a state for `userId` and flow `jti`, valid `ttlSeconds` from `now`. */
+export async function signState(
+  key: StateKey,
+  options: { userId: string; jti: string; ttlSeconds: number; now?: Date },
+): Promise<{ state: string; expiresAt: Date }> {
+  const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const exp = iat + options.ttlSeconds;
+  const state = await new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: STATE_TYP })
+    .setSubject(options.userId)
+    .setJti(options.jti)
+    .setIssuer(key.issuer)
+    .setAudience(key.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(key.secret);
+  return { state, expiresAt: new Date(exp * 1000) };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Verifies signature (HS256 only), typ, iss, aud and expiry, and that sub and jti are UUIDs.
+ * Throws AppError `state_expired` or `state_invalid`; never says more about why.
+ */
+export async function verifyState(
+  key: StateKey,
+  state: string,
+  options: { now?: Date } = {},
+): Promise<OAuthState> {
+  if (state.length > 2048) throw new AppError("state_invalid", "The sign-in link is not valid.");
+  try {
+    const { payload } = await jwtVerify(state, key.secret, {
+      algorithms: ["HS256"],
+      typ: STATE_TYP,
+      issuer: key.issuer,
+      audience: key.audience,
+      requiredClaims: ["sub", "jti", "iat", "exp"],
+      clockTolerance: 5,
+      ...(options.now ? { currentDate: options.now } : {}),
+    });
+    if (!UUID.test(payload.sub ?? "") || !UUID.test(payload.jti ?? "")) {
+      throw new AppError("state_invalid", "The sign-in link is not valid.");
+    }
+    return { userId: payload.sub!, jti: payload.jti!, expiresAt: new Date(payload.exp! * 1000) };
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    if (error instanceof errors.JWTExpired) {
+      throw new AppError("state_expired", "The sign-in link has expired.", { cause: error });
+    }
+    throw new AppError("state_invalid", "The sign-in link is not valid.", { cause: error });
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Reading what a caller asks for: a `user_id` (and, for connect, a `login_hint`) from the query
+ * string or a small JSON body. Strict on purpose: every oddity is a 4xx before any work is done.
+ */
+
+import { AppError } from "./errors.ts";
+import type { Caller } from "./caller_auth.ts";
+
+export const MAX_BODY_BYTES = 4096;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// A plain email-like hint; anything with spaces, controls or markup is refused, not cleaned.
+const LOGIN_HINT = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,190}$/;
+
+export interface UserRequest {
+  userId: string;
+  loginHint?: string;
+}
+
+/** Reads the parameters named in `allowed` from the query and (for POST) the JSON body. */
+export async function readParams(
+  req: Request,
+  allowed: readonly string[],
+): Promise<Map<string, string>> {
+  const url = new URL(req.url);
+  const params = new Map<string, string>();
+  for (const key of new Set(url.searchParams.keys())) {
+    if (!allowed.includes(key)) {
+      throw new AppError("invalid_request", `Unknown parameter; expected ${allowed.join(", ")}.`);
+    }
+    const values = url.searchParams.getAll(key);
+    if (values.length > 1) throw new AppError("invalid_request", `${key} was given more than once.`);
+    params.set(key, values[0]!);
+  }
+  if (req.method === "POST") {
+    for (const [key, value] of Object.entries(await readJsonObject(req))) {
+      if (!allowed.includes(key)) {
+        throw new AppError("invalid_request", `Unknown field; expected ${allowed.join(", ")}.`);
+      }
+      if (typeof value !== "string") throw new AppError("invalid_request", `${key} must be a string.`);
+      if (params.has(key)) {
+        throw new AppError("invalid_request", `${key} was given in both the query and the body.`);
+      }
+      params.set(key, value);
+    }
+  }
+  return params;
+}
+
+/** An empty body is `{}`; otherwise a JSON object of at most MAX_BODY_BYTES. */
+async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const bytes = await readLimited(req, MAX_BODY_BYTES);
+  if (bytes.length === 0) return {};
+  const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new AppError("unsupported_media_type", "Send the body as application/json.");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw new AppError("invalid_request", "The body is not valid JSON.");
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new AppError("invalid_request", "The body must be a JSON object.");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+function tooLarge(): AppError {
+  return new AppError("payload_too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+}
+
+/**
+ * The user a request is about. The bot must name one; a signed-in user may only name themself
+ * (or nobody, meaning themself).
+ */
+export function resolveUserId(caller: Caller, requested: string | undefined): string {
+  if (requested !== undefined && !UUID.test(requested)) {
+    throw new AppError("invalid_request", "user_id must be a UUID.");
+  }
+  const userId = requested?.toLowerCase();
+  if (caller.kind === "service") {
+    if (!userId) throw new AppError("invalid_request", "user_id is required.");
+    return userId;
+  }
+  if (userId && userId !== caller.userId) {
+    throw new AppError("forbidden", "You can only connect your own calendar.");
+  }
+  return caller.userId;
+}
+
+export function checkLoginHint(value: string | undefined): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value.length > 254 || !LOGIN_HINT.test(value)) {
+    throw new AppError("invalid_request", "login_hint must be an email address.");
+  }
+  return value;
+}

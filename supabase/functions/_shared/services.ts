@@ -1,0 +1,35 @@
+/** Builds, once per process, what the handlers depend on from the validated configuration. */
+
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { type CallerVerifier, createCallerVerifier } from "./caller_auth.ts";
+import type { Config } from "./config.ts";
+import { createGoogleOAuth, type GoogleOAuth } from "./google_oauth.ts";
+import { createAdminClient } from "./supabase_admin.ts";
+import { createTokenStore, type TokenStore } from "./token_store.ts";
+
+export interface Services {
+  config: Config;
+  callers: CallerVerifier;
+  db: SupabaseClient;
+  google: GoogleOAuth;
+  tokens: TokenStore;
+}
+
+export function createServices(config: Config): Services {
+  const db = createAdminClient(config.supabaseUrl, {
+    key: config.adminKey,
+    timeoutMs: config.httpTimeoutMs,
+  });
+  return {
+    config,
+    callers: createCallerVerifier({
+      serviceCredentials: config.serviceCredentials,
+      jwksUrl: config.auth.jwksUrl,
+      issuer: config.auth.issuer,
+      timeoutMs: config.httpTimeoutMs,
+    }),
+    db,
+    google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
+    tokens: createTokenStore(db, config.encryption),
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * The functions' own database client: service credentials, no session, a timeout on every
+ * request. Never built from a caller's Authorization header.
+ */
+
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { AppError } from "./errors.ts";
+
+export function createAdminClient(
+  supabaseUrl: string,
+  options: { key: string; timeoutMs: number },
+): SupabaseClient {
+  return createClient(supabaseUrl, options.key, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: { fetch: fetchWithTimeout(options.timeoutMs) },
+  });
+}
+
+export function fetchWithTimeout(timeoutMs: number): typeof fetch {
+  return (input, init = {}) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetch(input, { ...init, signal });
+  };
+}
+
+/** A PostgREST or network failure as an AppError; the details stay in `cause` for our logs. */
+export function databaseError(error: { code?: string; message?: string }): AppError {
+  return new AppError("database_unavailable", "The database is not available right now.", {
+    cause: { name: "PostgrestError", code: error.code ?? "network" },
+  });
+}

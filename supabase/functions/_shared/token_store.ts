@@ -1,0 +1,160 @@
+/**
+ * The per-user token store other functions import: read, save and delete a user's Google tokens,
+ * encrypted at rest, through PostgREST with the functions' own service credentials.
+ */
+
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { getConfig } from "./config.ts";
+import { AppError } from "./errors.ts";
+import { createAdminClient, databaseError } from "./supabase_admin.ts";
+import { decryptToken, encryptToken, type Keyring, TokenDecryptError } from "./token_crypto.ts";
+
+export const TOKENS_TABLE = "google_calendar_tokens";
+
+export interface CalendarTokens {
+  userId: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date | null;
+  scopes: string[];
+  googleSub: string | null;
+  googleEmail: string | null;
+  updatedAt: Date | null;
+}
+
+export interface SaveTokensInput {
+  userId: string;
+  accessToken: string;
+  /** Null when Google sent none: the stored one is kept, if it is for the same Google account. */
+  refreshToken: string | null;
+  expiresAt: Date | null;
+  scopes: string[];
+  googleSub: string;
+  googleEmail: string | null;
+}
+
+export interface TokenStore {
+  /** The user's decrypted tokens, or null when not connected (or the row does not decrypt). */
+  get(userId: string): Promise<CalendarTokens | null>;
+  /** Upserts one row per user; see SaveTokensInput.refreshToken. */
+  save(input: SaveTokensInput): Promise<void>;
+  /** True when a row was deleted. */
+  delete(userId: string): Promise<boolean>;
+}
+
+interface TokenRow {
+  user_id: string;
+  access_token: string;
+  refresh_token: string;
+  token_expiry: string | null;
+  scopes: string[] | null;
+  google_sub: string | null;
+  google_email: string | null;
+  updated_at: string | null;
+}
+
+const COLUMNS =
+  "user_id, access_token, refresh_token, token_expiry, scopes, google_sub, google_email, updated_at";
+
+export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenStore {
+  return {
+    async get(userId) {
+      const { data, error } = await db.from(TOKENS_TABLE).select(COLUMNS).eq("user_id", userId)
+        .maybeSingle<TokenRow>();
+      if (error) throw databaseError(error);
+      if (!data) return null;
+      try {
+        return {
+          userId,
+          accessToken: await decryptToken(keyring, data.access_token, { userId, field: "access_token" }),
+          refreshToken: await decryptToken(keyring, data.refresh_token, {
+            userId,
+            field: "refresh_token",
+          }),
+          expiresAt: data.token_expiry ? new Date(data.token_expiry) : null,
+          scopes: data.scopes ?? [],
+          googleSub: data.google_sub,
+          googleEmail: data.google_email,
+          updatedAt: data.updated_at ? new Date(data.updated_at) : null,
+        };
+      } catch (error) {
+        if (!(error instanceof TokenDecryptError)) throw error;
+        // A rotated-away key, or a row the user wrote themself through RLS: unusable, so the
+        // user is not connected. Logged without any of the row's content.
+        console.warn(`token_store: stored tokens for user ${userId} do not decrypt; ignoring them`);
+        return null;
+      }
+    },
+
+    async save(input) {
+      const { userId } = input;
+      const common = {
+        access_token: await encryptToken(keyring, input.accessToken, { userId, field: "access_token" }),
+        token_expiry: input.expiresAt?.toISOString() ?? null,
+        scopes: input.scopes,
+        google_sub: input.googleSub,
+        google_email: input.googleEmail,
+        updated_at: new Date().toISOString(),
+      };
+      if (input.refreshToken !== null) {
+        const refresh_token = await encryptToken(keyring, input.refreshToken, {
+          userId,
+          field: "refresh_token",
+        });
+        const { error } = await db.from(TOKENS_TABLE).upsert(
+          { user_id: userId, ...common, refresh_token },
+          { onConflict: "user_id" },
+        );
+        if (error) throw databaseError(error);
+        return;
+      }
+      // Google sends a refresh token only on first consent. Keep ours (never overwrite it with
+      // nothing), but only for the same Google account: another account's access token beside
+      // our refresh token would cross-wire two accounts.
+      const { data, error } = await db.from(TOKENS_TABLE).update(common)
+        .eq("user_id", userId).eq("google_sub", input.googleSub).select("user_id");
+      if (error) throw databaseError(error);
+      if (!data?.length) {
+        throw new AppError(
+          "google_refresh_token_missing",
+          "Google did not give lasting access. Ask for a new link and approve access again.",
+        );
+      }
+    },
+
+    async delete(userId) {
+      const { data, error } = await db.from(TOKENS_TABLE).delete().eq("user_id", userId)
+        .select("user_id");
+      if (error) throw databaseError(error);
+      return (data?.length ?? 0) > 0;
+    },
+  };
+}
+
+let defaultStore: TokenStore | undefined;
+
+/** The store for this function's own configuration (SUPABASE_URL, service key, encryption key). */
+export function tokenStore(): TokenStore {
+  if (!defaultStore) {
+    const config = getConfig();
+    const db = createAdminClient(config.supabaseUrl, {
+      key: config.adminKey,
+      timeoutMs: config.httpTimeoutMs,
+    });
+    defaultStore = createTokenStore(db, config.encryption);
+  }
+  return defaultStore;
+}
+
+/** Decrypted tokens for `userId`, or null when that user has not connected Google Calendar. */
+export function getCalendarTokens(userId: string): Promise<CalendarTokens | null> {
+  return tokenStore().get(userId);
+}
+
+export function saveCalendarTokens(input: SaveTokensInput): Promise<void> {
+  return tokenStore().save(input);
+}
+
+export function deleteCalendarTokens(userId: string): Promise<boolean> {
+  return tokenStore().delete(userId);
+}

@@ -1,0 +1,111 @@
+/**
+ * The local stack itself (`npm start`): a second stack in its own folder, killed and restarted,
+ * keeps its data; Ctrl-C leaves no process behind. Also the gateway's Supabase URL shapes.
+ */
+
+import { assert, assertEquals } from "./support/assert.ts";
+import { sql, stack } from "./support/stack.ts";
+import type { StackInfo } from "../local/stack/stack.ts";
+
+async function startCli(dir: string): Promise<{ child: Deno.ChildProcess; info: StackInfo }> {
+  await Deno.remove(`${dir}/stack.json`).catch(() => {});
+  const child = new Deno.Command("node_modules/.bin/deno", {
+    args: ["run", "--allow-all", "local/stack/main.ts", "--dir", dir, "--ports", "auto"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  // The status table is printed once the stack is up; read until the consent link line.
+  let out = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  while (!out.includes("Press Ctrl-C to stop.")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`npm start exited early:\n${out}`);
+    out += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  assert(out.includes("API URL"), "status table printed");
+  assert(out.includes("/o/oauth2/v2/auth?"), "a consent link printed");
+  return { child, info: JSON.parse(await Deno.readTextFile(`${dir}/stack.json`)) };
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return !Deno.readTextFileSync(`/proc/${pid}/status`).includes("State:\tZ");
+  } catch {
+    return false;
+  }
+}
+
+async function psqlAt(dbUrl: string, query: string): Promise<string> {
+  const out = await new Deno.Command("psql", { args: [dbUrl, "-XAtqc", query] }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+Deno.test({
+  name: "local stack: a killed stack restarts with its data, and Ctrl-C stops every process",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ dir: ".local", prefix: "restart-test-" });
+    try {
+      const first = await startCli(dir);
+      const email = `persist-${crypto.randomUUID()}@example.com`;
+      const id = await psqlAt(
+        first.info.db_url,
+        `insert into auth.users (email) values ('${email}') returning id`,
+      );
+      await psqlAt(
+        first.info.db_url,
+        `insert into google_calendar_tokens (user_id, access_token, refresh_token)
+         values ('${id}', 'a', 'r')`,
+      );
+      const pids: number[] = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
+      // As if the terminal was closed: the stack gets no chance to clean up.
+      first.child.kill("SIGKILL");
+      await first.child.status;
+
+      const second = await startCli(dir);
+      assertEquals(
+        await psqlAt(second.info.db_url, `select count(*) from google_calendar_tokens where user_id = '${id}'`),
+        "1",
+      );
+      for (const pid of pids) assert(!alive(pid), `leftover process ${pid} was stopped`);
+      const secondPids: number[] = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
+
+      second.child.kill("SIGINT");
+      assert((await second.child.status).success, "Ctrl-C exits cleanly");
+      for (const pid of [...secondPids, second.child.pid]) {
+        assert(!alive(pid), `process ${pid} is gone after Ctrl-C`);
+      }
+      const postmaster = await Deno.stat(`${dir}/postgres/postmaster.pid`).then(() => true, () => false);
+      assert(!postmaster, "postgres shut down");
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test("local stack: the gateway serves the JWKS with the user-token key and no private part", async () => {
+  const res = await fetch(stack.jwks_url);
+  const body = await res.json();
+  assertEquals(res.status, 200);
+  assertEquals(body.keys.length, 1);
+  assertEquals(body.keys[0].alg, "ES256");
+  assert(!("d" in body.keys[0]), "no private key material");
+});
+
+Deno.test("local stack: migrations were applied by the Supabase CLI and recorded", async () => {
+  const versions = await sql("select version from supabase_migrations.schema_migrations order by 1");
+  const files = [...Deno.readDirSync("supabase/migrations")].map((e) => e.name.split("_")[0]!).sort();
+  assertEquals(versions, files);
+});
+
+Deno.test("local stack: an unknown function is a 404 from the gateway", async () => {
+  const res = await fetch(`${stack.functions_url}/no-such-function`);
+  await res.body?.cancel();
+  assertEquals(res.status, 404);
+});
