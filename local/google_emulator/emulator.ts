@@ -179,7 +179,6 @@ interface PendingConsent {
   loginHint: string | undefined;
   includeGrantedScopes: boolean;
   expiresAt: number;
-  used: boolean;
 }
 
 interface AuthCode {
@@ -222,6 +221,13 @@ interface Account {
 }
 
 type FormLike = URLSearchParams;
+
+/** Who a token was issued to and for what. */
+interface Lineage {
+  email: string;
+  clientId: string;
+  scopes: string[];
+}
 
 /** Creates an emulator; generates a fresh RS256 signing key. */
 export async function createGoogleEmulator(
@@ -309,7 +315,8 @@ export async function createGoogleEmulator(
 
   // --- issuing ----------------------------------------------------------------------------
 
-  function issueRefreshToken(email: string, clientId: string, scopes: string[], code: string) {
+  function issueRefreshToken(lineage: Lineage, code: string): string {
+    const { email, clientId, scopes } = lineage;
     const token = randomToken("1//", 64);
     refreshTokens.set(token, { email, clientId, scopes, createdAt: now(), code, revoked: false });
     const live = liveRefreshTokens(email, clientId);
@@ -319,7 +326,7 @@ export async function createGoogleEmulator(
   }
 
   function issueAccessToken(
-    lineage: { email: string; clientId: string; scopes: string[] },
+    lineage: Lineage,
     from: { refreshToken: string | undefined; code: string | undefined },
   ): { token: string; record: AccessRecord } {
     const token = randomToken("ya29.", 96);
@@ -338,10 +345,10 @@ export async function createGoogleEmulator(
 
   async function signIdToken(
     account: Account,
-    clientId: string,
-    scopes: string[],
+    grant: { clientId: string; scopes: string[] },
     extra: { accessToken: string; nonce: string | undefined },
   ): Promise<string> {
+    const { clientId, scopes } = grant;
     const iat = Math.floor(now() / 1000);
     const claims: jose.JWTPayload & Record<string, unknown> = {
       iss: config.idTokenIssuerStyle === "bare" ? issuer.replace(/^https?:\/\//, "") : issuer,
@@ -379,7 +386,7 @@ export async function createGoogleEmulator(
     body.token_type = "Bearer";
     if (record.scopes.includes("openid")) {
       const account = accounts.get(record.email) as Account;
-      body.id_token = await signIdToken(account, record.clientId, record.scopes, {
+      body.id_token = await signIdToken(account, record, {
         accessToken: access.token,
         nonce: extra.nonce,
       });
@@ -493,7 +500,6 @@ export async function createGoogleEmulator(
       loginHint,
       includeGrantedScopes: query.get("include_granted_scopes") === "true",
       expiresAt: now() + config.codeTtlSeconds * 1000,
-      used: false,
     });
     const html = renderConsentPage({
       action: publicUrl(CONSENT_PATH),
@@ -512,23 +518,23 @@ export async function createGoogleEmulator(
   async function consent(form: FormLike): Promise<Response> {
     const consentId = form.get("consent_id") ?? "";
     const pending = consents.get(consentId);
+    // Answered consents are deleted, so a replayed consent_id lands here too.
     if (pending === undefined || pending.expiresAt <= now()) {
-      return errorPage("invalid_request", "Unknown or expired consent request.");
+      return errorPage("invalid_request", "Unknown, expired or already answered consent request.");
     }
-    if (pending.used) return errorPage("invalid_request", "This consent was already answered.");
     const action = form.get("action");
     if (action !== "allow" && action !== "cancel") {
       return errorPage("invalid_request", "action must be allow or cancel.");
     }
     const state = pending.state;
     if (action === "cancel") {
-      pending.used = true;
+      consents.delete(consentId);
       return redirectWith(pending.redirectUri, { error: "access_denied", state });
     }
     // The typed field wins; the chooser's radio is the fallback.
     const email = normaliseEmail(form.get("email")?.trim() || form.get("account") || "");
     if (!EMAIL_PATTERN.test(email)) return errorPage("invalid_request", "Enter a valid email.");
-    pending.used = true;
+    consents.delete(consentId);
 
     const ticked = new Set(form.getAll("scope"));
     const chosen = pending.scopes.filter((scope) => isSignInScope(scope) || ticked.has(scope));
@@ -555,7 +561,6 @@ export async function createGoogleEmulator(
       expiresAt: now() + config.codeTtlSeconds * 1000,
       used: false,
     });
-    consents.delete(consentId);
     return redirectWith(pending.redirectUri, {
       state,
       iss: issuer,
@@ -622,7 +627,7 @@ export async function createGoogleEmulator(
       const expected = record.codeChallengeMethod === "S256"
         ? await s256Challenge(verifier)
         : verifier;
-      
+      if (expected !== record.codeChallenge) return invalidGrant("Invalid code verifier.");
     } else if (verifier !== null) {
       return invalidGrant("code_verifier sent but the authorization request had no challenge.");
     }
@@ -631,7 +636,7 @@ export async function createGoogleEmulator(
     const wantsRefresh = record.accessType === "offline" &&
       (record.prompt.includes("consent") || liveRefreshTokens(email, clientId).length === 0);
     const refreshToken = wantsRefresh
-      ? issueRefreshToken(email, clientId, scopes, code)
+      ? issueRefreshToken({ email, clientId, scopes }, code)
       : undefined;
     const access = issueAccessToken({ email, clientId, scopes }, { refreshToken, code });
     return await tokenResponse(access, { refreshToken, nonce: record.nonce });

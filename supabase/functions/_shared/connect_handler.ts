@@ -6,12 +6,12 @@
 import * as oauth from "oauth4webapi";
 import type { CallerVerifier } from "./caller_auth.ts";
 import type { Config } from "./config.ts";
-import { AppError, describeForLog } from "./errors.ts";
+import { describeForLog } from "./errors.ts";
 import type { GoogleOAuth } from "./google_oauth.ts";
 import { errorResponse, jsonResponse } from "./http.ts";
 import { signState } from "./oauth_state.ts";
 import { beginFlow } from "./pending_flows.ts";
-import { checkLoginHint, readParams, resolveUserId } from "./request_input.ts";
+import { checkLoginHint, readUserRequest } from "./request_input.ts";
 import type { SupabaseClient } from "@supabase/supabase-js";
 
 export interface ConnectDeps {
@@ -33,12 +33,10 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
 
   return async (req) => {
     try {
-      if (!(METHODS as readonly string[]).includes(req.method)) {
-        throw new AppError("method_not_allowed", "Use GET or POST.");
-      }
-      const caller = await deps.callers.authenticate(req);
-      const params = await readParams(req, ["user_id", "login_hint"]);
-      const userId = resolveUserId(caller, params.get("user_id"));
+      const { userId, params } = await readUserRequest(req, deps.callers, {
+        methods: METHODS,
+        params: ["login_hint"],
+      });
       const loginHint = checkLoginHint(params.get("login_hint"));
 
       const jti = crypto.randomUUID();

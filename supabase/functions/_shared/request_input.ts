@@ -4,7 +4,7 @@
  */
 
 import { AppError } from "./errors.ts";
-import type { Caller } from "./caller_auth.ts";
+import type { Caller, CallerVerifier } from "./caller_auth.ts";
 
 export const MAX_BODY_BYTES = 4096;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -104,7 +104,7 @@ export function resolveUserId(caller: Caller, requested: string | undefined): st
     return userId;
   }
   if (userId && userId !== caller.userId) {
-    throw new AppError("forbidden", "You can only connect your own calendar.");
+    throw new AppError("forbidden", "You can only act for your own account.");
   }
   return caller.userId;
 }
@@ -115,4 +115,21 @@ export function checkLoginHint(value: string | undefined): string | undefined {
     throw new AppError("invalid_request", "login_hint must be an email address.");
   }
   return value;
+}
+
+/**
+ * The common front of every per-user function: method check, caller authentication, then the
+ * parameters and the user they are about. Nothing is read before the caller is known.
+ */
+export async function readUserRequest(
+  req: Request,
+  callers: CallerVerifier,
+  options: { methods: readonly string[]; params: readonly string[] },
+): Promise<{ userId: string; params: Map<string, string> }> {
+  if (!options.methods.includes(req.method)) {
+    throw new AppError("method_not_allowed", `Use ${options.methods.join(" or ")}.`);
+  }
+  const caller = await callers.authenticate(req);
+  const params = await readParams(req, ["user_id", ...options.params]);
+  return { userId: resolveUserId(caller, params.get("user_id")), params };
 }

@@ -1,8 +1,9 @@
 /** Builds, once per process, what the handlers depend on from the validated configuration. */
 
 import type { SupabaseClient } from "@supabase/supabase-js";
+import { type AccessTokenProvider, createAccessTokenProvider } from "./access_token.ts";
 import { type CallerVerifier, createCallerVerifier } from "./caller_auth.ts";
-import type { Config } from "./config.ts";
+import { type Config, getConfig } from "./config.ts";
 import { createGoogleOAuth, type GoogleOAuth } from "./google_oauth.ts";
 import { createAdminClient } from "./supabase_admin.ts";
 import { createTokenStore, type TokenStore } from "./token_store.ts";
@@ -13,6 +14,7 @@ export interface Services {
   db: SupabaseClient;
   google: GoogleOAuth;
   tokens: TokenStore;
+  accessTokens: AccessTokenProvider;
 }
 
 export function createServices(config: Config): Services {
@@ -20,6 +22,8 @@ export function createServices(config: Config): Services {
     key: config.adminKey,
     timeoutMs: config.httpTimeoutMs,
   });
+  const google = createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs });
+  const tokens = createTokenStore(db, config.encryption);
   return {
     config,
     callers: createCallerVerifier({
@@ -29,7 +33,16 @@ export function createServices(config: Config): Services {
       timeoutMs: config.httpTimeoutMs,
     }),
     db,
-    google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
-    tokens: createTokenStore(db, config.encryption),
+    google,
+    tokens,
+    accessTokens: createAccessTokenProvider({ db, tokens, google }),
   };
+}
+
+let services: Services | undefined;
+
+/** This process's services, from its environment (read and validated on first use). */
+export function getServices(): Services {
+  services ??= createServices(getConfig());
+  return services;
 }

@@ -4,9 +4,9 @@
  */
 
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { getConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
-import { createAdminClient, databaseError } from "./supabase_admin.ts";
+import { getServices } from "./services.ts";
+import { databaseError } from "./supabase_admin.ts";
 import { decryptToken, encryptToken, type Keyring, TokenDecryptError } from "./token_crypto.ts";
 
 export const TOKENS_TABLE = "google_calendar_tokens";
@@ -20,6 +20,19 @@ export interface CalendarTokens {
   googleSub: string | null;
   googleEmail: string | null;
   updatedAt: Date | null;
+  lastRefreshAt: Date | null;
+  /** The error code of the last failed refresh, cleared by the next success. */
+  lastRefreshError: string | null;
+}
+
+export interface RefreshedTokens {
+  /** The lease the refresher holds; the write happens only while it still holds it. */
+  leaseId: string;
+  accessToken: string;
+  /** Google rarely rotates refresh tokens; null keeps the stored one. */
+  refreshToken: string | null;
+  expiresAt: Date | null;
+  scopes: string[];
 }
 
 export interface SaveTokensInput {
@@ -40,6 +53,10 @@ export interface TokenStore {
   save(input: SaveTokensInput): Promise<void>;
   /** True when a row was deleted. */
   delete(userId: string): Promise<boolean>;
+  /** Writes a refresh's result and releases the lease; false when the lease was lost. */
+  saveRefreshed(userId: string, tokens: RefreshedTokens): Promise<boolean>;
+  /** Lets go of the lease, leaving the tokens as they were; `failure` is recorded for status. */
+  releaseLease(userId: string, leaseId: string, failure?: string): Promise<void>;
 }
 
 interface TokenRow {
@@ -51,10 +68,12 @@ interface TokenRow {
   google_sub: string | null;
   google_email: string | null;
   updated_at: string | null;
+  last_refresh_at: string | null;
+  last_refresh_error: string | null;
 }
 
-const COLUMNS =
-  "user_id, access_token, refresh_token, token_expiry, scopes, google_sub, google_email, updated_at";
+const COLUMNS = "user_id, access_token, refresh_token, token_expiry, scopes, google_sub, " +
+  "google_email, updated_at, last_refresh_at, last_refresh_error";
 
 export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenStore {
   return {
@@ -76,6 +95,8 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
           googleSub: data.google_sub,
           googleEmail: data.google_email,
           updatedAt: data.updated_at ? new Date(data.updated_at) : null,
+          lastRefreshAt: data.last_refresh_at ? new Date(data.last_refresh_at) : null,
+          lastRefreshError: data.last_refresh_error,
         };
       } catch (error) {
         if (!(error instanceof TokenDecryptError)) throw error;
@@ -95,6 +116,10 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
         google_sub: input.googleSub,
         google_email: input.googleEmail,
         updated_at: new Date().toISOString(),
+        // New consent: an in-flight refresh of the old grant must not write over it.
+        refresh_lease_id: null,
+        refresh_lease_until: null,
+        last_refresh_error: null,
       };
       if (input.refreshToken !== null) {
         const refresh_token = await encryptToken(keyring, input.refreshToken, {
@@ -128,33 +153,54 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
       if (error) throw databaseError(error);
       return (data?.length ?? 0) > 0;
     },
+
+    async saveRefreshed(userId, tokens) {
+      const now = new Date().toISOString();
+      const update: Record<string, unknown> = {
+        access_token: await encryptToken(keyring, tokens.accessToken, {
+          userId,
+          field: "access_token",
+        }),
+        token_expiry: tokens.expiresAt?.toISOString() ?? null,
+        updated_at: now,
+        last_refresh_at: now,
+        last_refresh_error: null,
+        refresh_lease_id: null,
+        refresh_lease_until: null,
+      };
+      if (tokens.scopes.length > 0) update.scopes = tokens.scopes;
+      if (tokens.refreshToken !== null) {
+        update.refresh_token = await encryptToken(keyring, tokens.refreshToken, {
+          userId,
+          field: "refresh_token",
+        });
+      }
+      const { data, error } = await db.from(TOKENS_TABLE).update(update)
+        .eq("user_id", userId).eq("refresh_lease_id", tokens.leaseId).select("user_id");
+      if (error) throw databaseError(error);
+      return (data?.length ?? 0) > 0;
+    },
+
+    async releaseLease(userId, leaseId, failure) {
+      const { error } = await db.from(TOKENS_TABLE).update({
+        refresh_lease_id: null,
+        refresh_lease_until: null,
+        ...(failure ? { last_refresh_error: failure } : {}),
+      }).eq("user_id", userId).eq("refresh_lease_id", leaseId);
+      if (error) throw databaseError(error);
+    },
   };
-}
-
-let defaultStore: TokenStore | undefined;
-
-/** The store for this function's own configuration (SUPABASE_URL, service key, encryption key). */
-export function tokenStore(): TokenStore {
-  if (!defaultStore) {
-    const config = getConfig();
-    const db = createAdminClient(config.supabaseUrl, {
-      key: config.adminKey,
-      timeoutMs: config.httpTimeoutMs,
-    });
-    defaultStore = createTokenStore(db, config.encryption);
-  }
-  return defaultStore;
 }
 
 /** Decrypted tokens for `userId`, or null when that user has not connected Google Calendar. */
 export function getCalendarTokens(userId: string): Promise<CalendarTokens | null> {
-  return tokenStore().get(userId);
+  return getServices().tokens.get(userId);
 }
 
 export function saveCalendarTokens(input: SaveTokensInput): Promise<void> {
-  return tokenStore().save(input);
+  return getServices().tokens.save(input);
 }
 
 export function deleteCalendarTokens(userId: string): Promise<boolean> {
-  return tokenStore().delete(userId);
+  return getServices().tokens.delete(userId);
 }

@@ -1,0 +1,176 @@
+/**
+ * google-callback's outcomes other than a plain first connect: declined or partial consent, a
+ * PKCE mismatch, re-consent without a refresh token, and what every answer looks like.
+ */
+
+import { CALENDAR_SCOPE } from "../supabase/functions/_shared/config.ts";
+import { assert, assertEquals, assertNotEquals } from "./support/assert.ts";
+import {
+  connectedUser,
+  consentedFlow,
+  decryptedRow,
+  emulatorAccount,
+  expectCallback,
+  googleEmail,
+  pendingFlowCount,
+  stateClaims,
+  withParam,
+} from "./support/flows.ts";
+import {
+  connectUrl,
+  consent,
+  createUser,
+  emulatorGet,
+  sql,
+  stack,
+  tokenRow,
+} from "./support/stack.ts";
+
+interface RawAnswer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+async function rawCallback(url: URL | string, method = "GET"): Promise<RawAnswer> {
+  const res = await fetch(url, { method, redirect: "manual" });
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+function assertSafeAnswer(answer: RawAnswer, secrets: string[] = []): void {
+  assertEquals(answer.headers.get("cache-control"), "no-store");
+  assertEquals(answer.headers.get("referrer-policy"), "no-referrer");
+  const location = answer.headers.get("location") ?? "";
+  for (const leak of ["code=", "state=", ...secrets]) {
+    assert(!location.includes(leak), `the Location holds no ${leak.slice(0, 12)}…`);
+    assert(!answer.body.includes(leak), `the body holds no ${leak.slice(0, 12)}…`);
+  }
+}
+
+async function authCodeStats(): Promise<{ ok: number; error: number }> {
+  const stats = await emulatorGet("stats") as {
+    tokenGrants: { authorization_code: { ok: number; error: number } };
+  };
+  return stats.tokenGrants.authorization_code;
+}
+
+Deno.test("google-callback: declined consent is reported as denied and stores nothing", async () => {
+  const user = await createUser("deny");
+  const cb = await consent(await connectUrl(user.id), { email: googleEmail(), action: "cancel" });
+  await expectCallback(cb, { result: "denied", reason: "consent_denied" });
+  assertEquals(await tokenRow(user.id), null);
+});
+
+Deno.test("google-callback: consent without the calendar scope is partial and stores nothing", async () => {
+  const user = await createUser("partial");
+  const cb = await consent(await connectUrl(user.id), {
+    email: googleEmail(),
+    uncheck: [CALENDAR_SCOPE],
+  });
+  assert(!(cb.searchParams.get("scope") ?? "").includes(CALENDAR_SCOPE), "Google left it out");
+  await expectCallback(cb, { result: "partial", reason: "google_scope_missing" });
+  assertEquals(await tokenRow(user.id), null);
+});
+
+Deno.test("google-callback: a code exchanged with another PKCE verifier is refused by Google", async () => {
+  const flow = await consentedFlow({ prefix: "pkce" });
+  const otherVerifier = crypto.randomUUID().replaceAll("-", "") +
+    crypto.randomUUID().replaceAll("-", "");
+  const changed = await sql(
+    "update public.google_oauth_pending_flows set code_verifier = :'v' where jti = :'jti' " +
+      "returning jti",
+    { v: otherVerifier, jti: stateClaims(flow.state).jti },
+  );
+  assertEquals(changed.length, 1, "the pending flow was altered");
+  const before = await authCodeStats();
+  await expectCallback(flow.callbackUrl, { result: "error", reason: "google_error" });
+  const after = await authCodeStats();
+  assertEquals(after.error - before.error, 1, "one failed code exchange at Google");
+  assertEquals(after.ok, before.ok, "no successful exchange");
+  assertEquals(await tokenRow(flow.user.id), null);
+});
+
+Deno.test("google-callback: a flow whose verifier is gone is expired and never reaches Google", async () => {
+  const flow = await consentedFlow({ prefix: "noflow" });
+  await sql("delete from public.google_oauth_pending_flows where jti = :'jti'", {
+    jti: stateClaims(flow.state).jti,
+  });
+  const before = await authCodeStats();
+  await expectCallback(flow.callbackUrl, { result: "expired", reason: "flow_not_found" });
+  assertEquals(await authCodeStats(), before, "no code exchange attempted");
+  assertEquals(await tokenRow(flow.user.id), null);
+});
+
+Deno.test("google-callback: re-consent with the same account keeps the refresh token Google did not resend", async () => {
+  const { user, google } = await connectedUser("reconsent");
+  const first = (await decryptedRow(user.id))!;
+
+  const url = await connectUrl(user.id);
+  assertEquals(url.searchParams.get("prompt"), null);
+  await expectCallback(await consent(url, { email: google }), { result: "connected" });
+
+  const issued = await emulatorAccount(google);
+  assertEquals(issued.refreshTokens.length, 1, "Google issued no second refresh token");
+  const second = (await decryptedRow(user.id))!;
+  assertEquals(second.refreshToken, first.refreshToken, "refresh token kept");
+  assertNotEquals(second.accessToken, first.accessToken, "access token replaced");
+  assertEquals(second.accessToken, issued.latestAccessToken!.token);
+});
+
+Deno.test("google-callback: re-consent with another account and no refresh token leaves the old row", async () => {
+  const { user } = await connectedUser("switch");
+  // Another user connected `other` before, so Google sends no refresh token for it now.
+  const { google: other } = await connectedUser("other");
+  const before = await tokenRow(user.id);
+
+  const url = await connectUrl(user.id);
+  assertEquals(url.searchParams.get("prompt"), null);
+  await expectCallback(await consent(url, { email: other }), {
+    result: "error",
+    reason: "google_refresh_token_missing",
+  });
+  assertEquals((await emulatorAccount(other)).refreshTokens.length, 1, "no new refresh token");
+  assertEquals(await tokenRow(user.id), before, "old row intact");
+});
+
+Deno.test("google-callback: refuses POST with 405 and Allow: GET", async () => {
+  const flow = await consentedFlow({ prefix: "post" });
+  const answer = await rawCallback(flow.callbackUrl, "POST");
+  assertEquals(answer.status, 405);
+  assertEquals(answer.headers.get("allow"), "GET");
+  assertSafeAnswer(answer);
+  assertEquals(await tokenRow(flow.user.id), null);
+  assertEquals(await pendingFlowCount(flow.user.id), 1, "the flow was not used");
+});
+
+Deno.test("google-callback: every answer is no-store, no-referrer and leaks nothing from the request", async () => {
+  const flow = await consentedFlow({ prefix: "answers" });
+  const code = flow.callbackUrl.searchParams.get("code")!;
+  const markup = "<script>alert(1)</script>";
+  const withMarkup = new URL(flow.callbackUrl);
+  withMarkup.searchParams.set("x", markup);
+
+  const connected = await rawCallback(withMarkup);
+  assertEquals(connected.status, 303);
+  assertEquals(new URL(connected.headers.get("location")!).searchParams.get("result"), "connected");
+  const issued = await emulatorAccount(flow.google);
+  const tokens = [issued.latestAccessToken!.token, issued.refreshTokens[0]!.token];
+
+  const denied = await consent(await connectUrl(flow.user.id), {
+    email: flow.google,
+    action: "cancel",
+  });
+  denied.searchParams.set("error_description", markup);
+  const answers = [
+    connected,
+    await rawCallback(withMarkup), // replay
+    await rawCallback(denied),
+    await rawCallback(withParam(flow.callbackUrl, "state", [])),
+    await rawCallback(withParam(flow.callbackUrl, "state", [markup])),
+    await rawCallback(`${stack.functions_url}/google-callback?${markup}`),
+    await rawCallback(flow.callbackUrl, "POST"),
+  ];
+  for (const answer of answers) {
+    assertSafeAnswer(answer, [code, flow.state, ...tokens, "<script", "alert(", "%3Cscript"]);
+  }
+});

@@ -1,0 +1,119 @@
+/**
+ * google-connect → Google consent (emulator) → google-callback, end to end through the gateway:
+ * the consent URL, the stored row, a second connect, and the bound on pending flows.
+ */
+
+import { decodeProtectedHeader } from "jose";
+import { CALENDAR_SCOPE } from "../supabase/functions/_shared/config.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import {
+  config,
+  connectedUser,
+  decryptedRow,
+  emulatorAccount,
+  expectCallback,
+  googleEmail,
+  pendingFlowCount,
+  stateClaims,
+} from "./support/flows.ts";
+import {
+  callAsService,
+  callback,
+  connectUrl,
+  consent,
+  createUser,
+  sql,
+  stack,
+} from "./support/stack.ts";
+
+Deno.test("google-connect: the consent URL asks for offline calendar access with PKCE and a signed state", async () => {
+  const user = await createUser("url");
+  const before = Date.now();
+  const res = await callAsService("google-connect", { body: { user_id: user.id } });
+  assertEquals(res.status, 200);
+  const body = await res.json();
+  const url = new URL(body.auth_url);
+  const q = url.searchParams;
+
+  assertEquals(`${url.origin}${url.pathname}`, `${stack.google_emulator_url}/o/oauth2/v2/auth`);
+  assertEquals(q.get("client_id"), stack.google_client_id);
+  assertEquals(q.get("redirect_uri"), stack.google_redirect_uri);
+  assertEquals(q.get("response_type"), "code");
+  const scopes = (q.get("scope") ?? "").split(" ");
+  for (const s of [CALENDAR_SCOPE, "openid", "email"]) assert(scopes.includes(s), `scope ${s}`);
+  assertEquals(q.get("access_type"), "offline");
+  assertEquals(q.get("prompt"), "consent", "first connect forces consent");
+  assertEquals(q.get("code_challenge_method"), "S256");
+  assert(/^[A-Za-z0-9_-]{43}$/.test(q.get("code_challenge") ?? ""), "an S256 challenge");
+
+  const state = q.get("state")!;
+  assertEquals(decodeProtectedHeader(state), { alg: "HS256", typ: "oauth-state+jwt" });
+  const claims = stateClaims(state);
+  assertEquals(claims.sub, user.id);
+  assertEquals(claims.aud, config.state.audience);
+
+  const [verifier] = await sql(
+    "select code_verifier from public.google_oauth_pending_flows where jti = :'jti'",
+    { jti: claims.jti },
+  );
+  assert(verifier, "the verifier is kept server side");
+  assert(!q.has("code_verifier"), "no code_verifier parameter");
+  assert(!url.href.includes(verifier!), "the verifier is nowhere in the URL");
+
+  const expiresAt = Date.parse(body.expires_at);
+  assert(expiresAt > before, "expires_at is in the future");
+  assert(expiresAt <= Date.now() + 10 * 60_000, "expires_at is at most 10 minutes ahead");
+});
+
+Deno.test("google-connect: a full consent stores exactly the tokens Google issued, encrypted", async () => {
+  const user = await createUser("full");
+  const google = googleEmail();
+  const cb = await consent(await connectUrl(user.id), { email: google });
+  const answer = await callback(cb);
+  assertEquals(answer.status, 303);
+  assertEquals(answer.result, "connected");
+  assertEquals(
+    new URL(answer.location!).origin + new URL(answer.location!).pathname,
+    stack.result_page_url,
+  );
+
+  const issued = await emulatorAccount(google);
+  assertEquals(issued.refreshTokens.length, 1, "one refresh token issued");
+  const row = await decryptedRow(user.id);
+  assert(row, "a row is stored");
+  assertEquals(row.accessToken, issued.latestAccessToken!.token);
+  assertEquals(row.refreshToken, issued.refreshTokens[0]!.token);
+  assertEquals(row.googleSub, issued.sub);
+  assertEquals(row.googleEmail, google);
+  for (const ciphertext of [row.ciphertexts.access, row.ciphertexts.refresh]) {
+    assert(!ciphertext.includes(row.accessToken), "no access token in clear");
+    assert(!ciphertext.includes(row.refreshToken), "no refresh token in clear");
+  }
+  assertEquals(await pendingFlowCount(user.id), 0, "the pending flow is used up");
+});
+
+Deno.test("google-connect: a connected user's link does not force consent and keeps the login_hint", async () => {
+  const { user, google } = await connectedUser("again");
+  const url = await connectUrl(user.id, google);
+  assertEquals(url.searchParams.get("prompt"), null, "no prompt=consent once connected");
+  assertEquals(url.searchParams.get("login_hint"), google);
+  assertEquals(url.searchParams.get("access_type"), "offline");
+});
+
+Deno.test("google-connect: a user's pending links are bounded and the oldest stops working", async () => {
+  const user = await createUser("bounded");
+  const urls: URL[] = [];
+  for (let i = 0; i < 8; i++) urls.push(await connectUrl(user.id));
+  const pending = await pendingFlowCount(user.id);
+  assert(pending <= config.maxPendingFlowsPerUser, `at most 5 pending flows, got ${pending}`);
+  assertEquals(config.maxPendingFlowsPerUser, 5);
+
+  const google = googleEmail();
+  await expectCallback(await consent(urls[0]!, { email: google }), {
+    result: "expired",
+    reason: "flow_not_found",
+  });
+  assertEquals(await decryptedRow(user.id), null, "nothing stored from the oldest link");
+  // The newest link still works: only the old ones were dropped.
+  await expectCallback(await consent(urls[7]!, { email: google }), { result: "connected" });
+});

@@ -1,0 +1,194 @@
+/**
+ * Helpers for the connect/callback tests: the functions' own configuration (to decrypt rows and
+ * sign states), hand-made states, pending-flow counts and URL surgery.
+ */
+
+import { base64url, decodeJwt, SignJWT } from "jose";
+import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
+import { STATE_TYP } from "../../supabase/functions/_shared/oauth_state.ts";
+import { assertEquals } from "./assert.ts";
+import {
+  callback,
+  connectUrl,
+  consent,
+  createUser,
+  emulatorGet,
+  sql,
+  stack,
+  type TestUser,
+  tokenRow,
+} from "./stack.ts";
+
+/** The configuration the deployed functions run with. */
+export const config: Config = loadConfig(stack.function_env);
+
+/** A Google account email nobody has used yet (so the emulator treats it as a first consent). */
+export function googleEmail(prefix = "g"): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
+}
+
+/** What the emulator issued to one Google account. */
+export interface EmulatorAccount {
+  email: string;
+  sub: string;
+  refreshTokens: { token: string }[];
+  accessTokens: { token: string }[];
+  latestAccessToken: { token: string } | null;
+}
+
+export async function emulatorAccount(email: string): Promise<EmulatorAccount> {
+  return await emulatorGet(`accounts/tokens?email=${encodeURIComponent(email)}`) as EmulatorAccount;
+}
+
+/** The stored row with its tokens decrypted as the functions would. */
+export async function decryptedRow(userId: string): Promise<
+  {
+    accessToken: string;
+    refreshToken: string;
+    ciphertexts: { access: string; refresh: string };
+    googleSub: string;
+    googleEmail: string;
+  } | null
+> {
+  const row = await tokenRow(userId);
+  if (!row) return null;
+  const access = row.access_token as string;
+  const refresh = row.refresh_token as string;
+  return {
+    accessToken: await decryptToken(config.encryption, access, { userId, field: "access_token" }),
+    refreshToken: await decryptToken(config.encryption, refresh, {
+      userId,
+      field: "refresh_token",
+    }),
+    ciphertexts: { access, refresh },
+    googleSub: row.google_sub as string,
+    googleEmail: row.google_email as string,
+  };
+}
+
+export async function pendingFlowCount(userId: string): Promise<number> {
+  const [count] = await sql(
+    "select count(*) from public.google_oauth_pending_flows where user_id = :'id'",
+    { id: userId },
+  );
+  return Number(count);
+}
+
+/** The state JWT's claims (not verified). */
+export function stateClaims(state: string): { sub: string; jti: string; iss: string; aud: string } {
+  return decodeJwt(state) as { sub: string; jti: string; iss: string; aud: string };
+}
+
+/** A state signed by the test: by default exactly what google-connect would sign for `claims`. */
+export async function signState(
+  claims: { sub: string; jti: string },
+  options: {
+    secret?: Uint8Array;
+    alg?: "HS256" | "HS512";
+    typ?: string;
+    audience?: string;
+    issuer?: string;
+    expiresIn?: number;
+  } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = now + (options.expiresIn ?? 600);
+  return await new SignJWT({})
+    .setProtectedHeader({ alg: options.alg ?? "HS256", typ: options.typ ?? STATE_TYP })
+    .setSubject(claims.sub)
+    .setJti(claims.jti)
+    .setIssuer(options.issuer ?? config.state.issuer)
+    .setAudience(options.audience ?? config.state.audience)
+    .setIssuedAt(Math.min(now, exp - 60))
+    .setExpirationTime(exp)
+    .sign(options.secret ?? config.state.secret);
+}
+
+/** The same claims with `alg: none` and no signature. */
+export function unsignedState(claims: { sub: string; jti: string }): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: unknown) => base64url.encode(JSON.stringify(value));
+  return `${part({ alg: "none", typ: STATE_TYP })}.${
+    part({
+      sub: claims.sub,
+      jti: claims.jti,
+      iss: config.state.issuer,
+      aud: config.state.audience,
+      iat: now,
+      exp: now + 600,
+    })
+  }.`;
+}
+
+/** A copy of `url` whose parameter `name` is `values` (none: removed; several: repeated). */
+export function withParam(url: URL, name: string, values: string[]): URL {
+  const copy = new URL(url);
+  copy.searchParams.delete(name);
+  for (const value of values) copy.searchParams.append(name, value);
+  return copy;
+}
+
+/** A user who has asked for a link and consented at the emulator, but not followed the callback. */
+export interface ConsentedFlow {
+  user: TestUser;
+  google: string;
+  authUrl: URL;
+  state: string;
+  callbackUrl: URL;
+}
+
+export async function consentedFlow(
+  options: { user?: TestUser; google?: string; prefix?: string } = {},
+): Promise<ConsentedFlow> {
+  const user = options.user ?? await createUser(options.prefix ?? "flow");
+  const google = options.google ?? googleEmail();
+  const authUrl = await connectUrl(user.id);
+  const callbackUrl = await consent(authUrl, { email: google });
+  return { user, google, authUrl, state: authUrl.searchParams.get("state")!, callbackUrl };
+}
+
+/** Follows the callback and expects `result` (and `reason` when given). */
+export async function expectCallback(
+  url: URL,
+  expected: { result: string; reason?: string },
+): Promise<void> {
+  const answer = await callback(url);
+  assertEquals(answer.status, 303, "callback status");
+  assertEquals(answer.result, expected.result, "result");
+  if (expected.reason !== undefined) assertEquals(answer.reason, expected.reason, "reason");
+}
+
+/** A connected user: row stored for Google account `google`. */
+export async function connectedUser(
+  prefix = "connected",
+  google = googleEmail(),
+): Promise<{ user: TestUser; google: string }> {
+  const flow = await consentedFlow({ prefix, google });
+  await expectCallback(flow.callbackUrl, { result: "connected" });
+  return { user: flow.user, google };
+}
+
+/** google-connect with an arbitrary request; returns status, headers and parsed body. */
+export async function rawConnect(init: {
+  method?: string;
+  query?: [string, string][];
+  headers?: Record<string, string>;
+  body?: BodyInit;
+}): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const url = new URL(`${stack.functions_url}/google-connect`);
+  for (const [k, v] of init.query ?? []) url.searchParams.append(k, v);
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: init.headers ?? {},
+    ...(init.body === undefined ? {} : { body: init.body }),
+  });
+  const text = await res.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { unparsed: text };
+  }
+  return { status: res.status, headers: res.headers, body };
+}

@@ -1,0 +1,235 @@
+/**
+ * getGoogleAccessToken under expiry, concurrency across processes, crashes and Google failures;
+ * google-disconnect, google-status and the calendar-upcoming example, over real HTTP.
+ */
+
+import { loadConfig } from "../supabase/functions/_shared/config.ts";
+import { isAppError } from "../supabase/functions/_shared/errors.ts";
+import { createServices } from "../supabase/functions/_shared/services.ts";
+import { createAccessTokenProvider } from "../supabase/functions/_shared/access_token.ts";
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import {
+  callAsService,
+  connectFully,
+  createUser,
+  emulatorControl,
+  emulatorGet,
+  sql,
+  stack,
+  type TestUser,
+  tokenRow,
+} from "./support/stack.ts";
+
+const services = createServices(loadConfig({ ...stack.function_env, HTTP_TIMEOUT_MS: "500" }));
+
+interface Stats {
+  tokenGrants: { refresh_token: { ok: number; error: number } };
+}
+
+async function refreshGrants(): Promise<number> {
+  const stats = await emulatorGet("stats") as Stats;
+  return stats.tokenGrants.refresh_token.ok + stats.tokenGrants.refresh_token.error;
+}
+
+async function connected(prefix: string): Promise<{ user: TestUser; email: string }> {
+  const user = await createUser(prefix);
+  const email = `g-${user.email}`;
+  const { result } = await connectFully(user, email);
+  assertEquals(result, "connected");
+  return { user, email };
+}
+
+/** Makes the stored access token look expired, as an hour later would. */
+async function expire(userId: string): Promise<void> {
+  await sql(
+    "update public.google_calendar_tokens set token_expiry = now() - interval '1 minute' where user_id = :'id'",
+    { id: userId },
+  );
+}
+
+async function latestAccessToken(email: string): Promise<string> {
+  const tokens = await emulatorGet(`accounts/tokens?email=${encodeURIComponent(email)}`) as {
+    latestAccessToken: { token: string };
+  };
+  return tokens.latestAccessToken.token;
+}
+
+Deno.test("getGoogleAccessToken: a valid token is returned without asking Google", async () => {
+  const { user, email } = await connected("valid");
+  const before = await refreshGrants();
+  const token = await services.accessTokens.getGoogleAccessToken(user.id);
+  assertEquals(token.accessToken, await latestAccessToken(email));
+  assertEquals(await refreshGrants(), before);
+});
+
+Deno.test("getGoogleAccessToken: an expiring token is refreshed once and persisted", async () => {
+  const { user, email } = await connected("expiry");
+  const oldRow = await tokenRow(user.id);
+  await expire(user.id);
+  const before = await refreshGrants();
+  const token = await services.accessTokens.getGoogleAccessToken(user.id);
+  assertEquals(await refreshGrants(), before + 1);
+  assertEquals(token.accessToken, await latestAccessToken(email));
+  const stored = await services.tokens.get(user.id);
+  assertEquals(stored?.accessToken, token.accessToken);
+  assert(stored!.expiresAt!.getTime() > Date.now() + 60_000, "new expiry stored");
+  assert(stored!.lastRefreshAt !== null, "last refresh recorded");
+  const row = await tokenRow(user.id);
+  assertEquals(row?.refresh_token, oldRow?.refresh_token, "refresh token kept");
+  // A second call uses the stored token.
+  await services.accessTokens.getGoogleAccessToken(user.id);
+  assertEquals(await refreshGrants(), before + 1);
+});
+
+Deno.test("getGoogleAccessToken: 50 callers in 2 processes make exactly one refresh", async () => {
+  const { user, email } = await connected("storm");
+  await expire(user.id);
+  const before = await refreshGrants();
+  const file = Deno.env.get("STACK_FILE") ?? ".local/stack.json";
+  const workers = [1, 2].map(() =>
+    new Deno.Command("node_modules/.bin/deno", {
+      args: ["run", "--allow-all", "tests/support/token_worker.ts", file, user.id, "25"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output()
+  );
+  const outputs = await Promise.all(workers);
+  const results = outputs.flatMap((o) => {
+    assert(o.success, new TextDecoder().decode(o.stderr));
+    return JSON.parse(new TextDecoder().decode(o.stdout)) as { token?: string; error?: string }[];
+  });
+  assertEquals(results.length, 50);
+  const expected = await latestAccessToken(email);
+  assertEquals(new Set(results.map((r) => r.token ?? r.error)), new Set([expected]));
+  assertEquals(await refreshGrants(), before + 1);
+});
+
+Deno.test("getGoogleAccessToken: a refresher that died holding the lease blocks only until it lapses", async () => {
+  const { user } = await connected("crashed");
+  await expire(user.id);
+  // As if another instance took the lease and was killed before letting go.
+  await sql(
+    `update public.google_calendar_tokens
+       set refresh_lease_id = gen_random_uuid(), refresh_lease_until = now() + interval '1 second'
+     where user_id = :'id'`,
+    { id: user.id },
+  );
+  const before = await refreshGrants();
+  const provider = createAccessTokenProvider(services, { pollMs: 50 });
+  const token = await provider.getGoogleAccessToken(user.id);
+  assert(token.expiresAt!.getTime() > Date.now() + 60_000);
+  assertEquals(await refreshGrants(), before + 1);
+});
+
+Deno.test("getGoogleAccessToken: revoked at Google → row deleted, google_reconnect_required", async () => {
+  const { user, email } = await connected("revoked");
+  await emulatorControl("accounts/revoke", { email });
+  await expire(user.id);
+  await assertRejects(
+    () => services.accessTokens.getGoogleAccessToken(user.id),
+    (e) => isAppError(e, "google_reconnect_required"),
+  );
+  assertEquals(await tokenRow(user.id), null);
+});
+
+for (const kind of ["500", "garbage", "hang"] as const) {
+  Deno.test(`getGoogleAccessToken: token endpoint faults (${kind}) are retried, then google_unavailable with the row intact`, async () => {
+    const { user, email } = await connected(`fault-${kind}`);
+    await expire(user.id);
+    const rowBefore = await tokenRow(user.id);
+    await emulatorControl("faults", { endpoint: "token", kind, count: 3 });
+    await assertRejects(
+      () => services.accessTokens.getGoogleAccessToken(user.id),
+      (e) => isAppError(e, "google_unavailable"),
+    );
+    const rowAfter = await tokenRow(user.id);
+    assertEquals(rowAfter?.access_token, rowBefore?.access_token);
+    assertEquals(rowAfter?.refresh_token, rowBefore?.refresh_token);
+    assertEquals(rowAfter?.last_refresh_error, "google_unavailable");
+    assertEquals(rowAfter?.refresh_lease_id, null);
+    // The faults are used up: Google is back, and the same row works.
+    const token = await services.accessTokens.getGoogleAccessToken(user.id);
+    assertEquals(token.accessToken, await latestAccessToken(email));
+  });
+}
+
+Deno.test("getGoogleAccessToken: a user who never connected gets google_not_connected", async () => {
+  const user = await createUser("never");
+  await assertRejects(
+    () => services.accessTokens.getGoogleAccessToken(user.id),
+    (e) => isAppError(e, "google_not_connected"),
+  );
+});
+
+Deno.test("google-disconnect: revokes at Google, deletes the row, and is idempotent", async () => {
+  const { user, email } = await connected("disconnect");
+  const stored = await services.tokens.get(user.id);
+  const res = await callAsService("google-disconnect", { body: { user_id: user.id } });
+  const body = await res.json();
+  assertEquals(res.status, 200);
+  assertEquals(body.was_connected, true);
+  assertEquals(body.revoked_at_google, true);
+  assertEquals(await tokenRow(user.id), null);
+  const tokens = await emulatorGet(`accounts/tokens?email=${encodeURIComponent(email)}`) as {
+    refreshTokens: { token: string }[];
+  };
+  assert(!tokens.refreshTokens.some((t) => t.token === stored!.refreshToken), "revoked at Google");
+  await assertRejects(() => services.google.refresh(stored!.refreshToken), (e) =>
+    isAppError(e, "google_reconnect_required"));
+
+  const again = await callAsService("google-disconnect", { body: { user_id: user.id } });
+  const againBody = await again.json();
+  assertEquals(again.status, 200);
+  assertEquals(againBody.was_connected, false);
+});
+
+Deno.test("google-disconnect: GET is refused with 405", async () => {
+  const user = await createUser("disc-get");
+  const res = await callAsService("google-disconnect", { query: { user_id: user.id } });
+  assertEquals(res.status, 405);
+  assertEquals((await res.json()).code, "method_not_allowed");
+});
+
+Deno.test("google-status: reports the connection and never a token", async () => {
+  const { user, email } = await connected("status");
+  const stored = await services.tokens.get(user.id);
+  const res = await callAsService("google-status", { query: { user_id: user.id } });
+  const text = await res.text();
+  assertEquals(res.status, 200);
+  const body = JSON.parse(text);
+  assertEquals(body.connected, true);
+  assertEquals(body.google_email, email);
+  assertEquals(body.reconnect_required, false);
+  assert(body.scopes.includes("https://www.googleapis.com/auth/calendar.events"));
+  assert(!text.includes(stored!.accessToken) && !text.includes(stored!.refreshToken));
+  const row = await tokenRow(user.id);
+  assert(!text.includes(String(row!.access_token)) && !text.includes(String(row!.refresh_token)));
+
+  const other = await createUser("status-none");
+  const none = await (await callAsService("google-status", { query: { user_id: other.id } })).json();
+  assertEquals([none.connected, none.reconnect_required], [false, true]);
+});
+
+Deno.test("calendar-upcoming: lists the user's events from the emulator with the stored token", async () => {
+  const { user, email } = await connected("upcoming");
+  const start = new Date(Date.now() + 3600_000);
+  await emulatorControl("events", {
+    email,
+    items: [{
+      summary: "Dentist",
+      start: { dateTime: start.toISOString() },
+      end: { dateTime: new Date(start.getTime() + 1800_000).toISOString() },
+    }],
+  });
+  const res = await callAsService("calendar-upcoming", { query: { user_id: user.id } });
+  const body = await res.json();
+  assertEquals(res.status, 200);
+  assertEquals(body.events.map((e: { summary: string }) => e.summary), ["Dentist"]);
+});
+
+Deno.test("calendar-upcoming: a user who is not connected gets google_not_connected", async () => {
+  const user = await createUser("upcoming-none");
+  const res = await callAsService("calendar-upcoming", { query: { user_id: user.id } });
+  assertEquals(res.status, 404);
+  assertEquals((await res.json()).code, "google_not_connected");
+});
