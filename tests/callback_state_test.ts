@@ -33,7 +33,7 @@ async function refusesTamperedState(
   await expectCallback(flow.callbackUrl, { result: "connected" });
 }
 
-const invalid = { result: "error", reason: "state_invalid" };
+const invalid = { result: "refused", reason: "state_invalid" };
 
 Deno.test("google-callback: accepts a state the test signs like google-connect (control)", async () => {
   // Without this, a forgery below could be refused only because the test signs states wrongly.

@@ -70,7 +70,10 @@ Deno.test({
 
       const second = await startCli(dir);
       assertEquals(
-        await psqlAt(second.info.db_url, `select count(*) from google_calendar_tokens where user_id = '${id}'`),
+        await psqlAt(
+          second.info.db_url,
+          `select count(*) from google_calendar_tokens where user_id = '${id}'`,
+        ),
         "1",
       );
       for (const pid of pids) assert(!alive(pid), `leftover process ${pid} was stopped`);
@@ -81,7 +84,10 @@ Deno.test({
       for (const pid of [...secondPids, second.child.pid]) {
         assert(!alive(pid), `process ${pid} is gone after Ctrl-C`);
       }
-      const postmaster = await Deno.stat(`${dir}/postgres/postmaster.pid`).then(() => true, () => false);
+      const postmaster = await Deno.stat(`${dir}/postgres/postmaster.pid`).then(
+        () => true,
+        () => false,
+      );
       assert(!postmaster, "postgres shut down");
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -99,8 +105,11 @@ Deno.test("local stack: the gateway serves the JWKS with the user-token key and 
 });
 
 Deno.test("local stack: migrations were applied by the Supabase CLI and recorded", async () => {
-  const versions = await sql("select version from supabase_migrations.schema_migrations order by 1");
-  const files = [...Deno.readDirSync("supabase/migrations")].map((e) => e.name.split("_")[0]!).sort();
+  const versions = await sql(
+    "select version from supabase_migrations.schema_migrations order by 1",
+  );
+  const files = [...Deno.readDirSync("supabase/migrations")].map((e) => e.name.split("_")[0]!)
+    .sort();
   assertEquals(versions, files);
 });
 

@@ -39,7 +39,9 @@ Deno.test("RLS via PostgREST: a user can update their row but not another user's
   const db = userClient(await userToken(a.id));
   const own = await db.from(TABLE).update({ scopes: ["x"] }).eq("user_id", a.id).select("user_id");
   assertEquals(own.data, [{ user_id: a.id }]);
-  const other = await db.from(TABLE).update({ scopes: ["x"] }).eq("user_id", b.id).select("user_id");
+  const other = await db.from(TABLE).update({ scopes: ["x"] }).eq("user_id", b.id).select(
+    "user_id",
+  );
   assertEquals(other.data, []);
   const { data } = await serviceClient().from(TABLE).select("scopes").eq("user_id", b.id).single();
   assertEquals(data?.scopes, null);

@@ -174,8 +174,10 @@ Deno.test("google-disconnect: revokes at Google, deletes the row, and is idempot
     refreshTokens: { token: string }[];
   };
   assert(!tokens.refreshTokens.some((t) => t.token === stored!.refreshToken), "revoked at Google");
-  await assertRejects(() => services.google.refresh(stored!.refreshToken), (e) =>
-    isAppError(e, "google_reconnect_required"));
+  await assertRejects(
+    () => services.google.refresh(stored!.refreshToken),
+    (e) => isAppError(e, "google_reconnect_required"),
+  );
 
   const again = await callAsService("google-disconnect", { body: { user_id: user.id } });
   const againBody = await again.json();
@@ -206,7 +208,8 @@ Deno.test("google-status: reports the connection and never a token", async () =>
   assert(!text.includes(String(row!.access_token)) && !text.includes(String(row!.refresh_token)));
 
   const other = await createUser("status-none");
-  const none = await (await callAsService("google-status", { query: { user_id: other.id } })).json();
+  const none = await (await callAsService("google-status", { query: { user_id: other.id } }))
+    .json();
   assertEquals([none.connected, none.reconnect_required], [false, true]);
 });
 

@@ -34,11 +34,14 @@ export interface FunctionServer {
 export async function serveFunction(name: string, options: {
   env: Record<string, string>;
   logDir: string;
+  /** The folder holding `<name>/index.ts` (supabase/functions by default). */
+  dir?: string;
 }): Promise<FunctionServer> {
+  const dir = options.dir ?? FUNCTIONS_DIR;
   const port = freePort();
   const logFile = `${options.logDir}/function-${name}.log`;
   let stopping = false;
-  let current: ManagedProcess;
+  let current!: ManagedProcess;
 
   const start = async (): Promise<void> => {
     current = await spawnLogged(name, DENO, {
@@ -51,7 +54,7 @@ export async function serveFunction(name: string, options: {
         "--config",
         "deno.json",
         "local/stack/function_host.ts",
-        `${FUNCTIONS_DIR}/${name}/index.ts`,
+        `${dir}/${name}/index.ts`,
         String(port),
       ],
       env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...options.env },

@@ -80,5 +80,7 @@ async function printConsentLink(info: StackInfo): Promise<void> {
   });
   const body = await res.json();
   if (!res.ok) throw new Error(`google-connect answered ${res.status} ${body.code}`);
-  console.log(`\nTry it: open this consent link for ${email} (user ${userId}):\n\n  ${body.auth_url}`);
+  console.log(
+    `\nTry it: open this consent link for ${email} (user ${userId}):\n\n  ${body.auth_url}`,
+  );
 }

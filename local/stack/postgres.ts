@@ -19,7 +19,9 @@ export function postgresBinDir(): string {
   }
   const major = versions.sort((a, b) => b - a)[0];
   if (major === undefined) {
-    throw new Error("PostgreSQL is not installed: run `apt-get install postgresql` (or set PG_BINDIR)");
+    throw new Error(
+      "PostgreSQL is not installed: run `apt-get install postgresql` (or set PG_BINDIR)",
+    );
   }
   return `/usr/lib/postgresql/${major}/bin`;
 }
@@ -27,7 +29,14 @@ export function postgresBinDir(): string {
 /** Postgres refuses to run as root, so as root the server runs as the `postgres` user. */
 function asPostgresUser(command: string, args: string[]): [string, string[]] {
   if (Deno.uid() !== 0) return [command, args];
-  return ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", command, ...args]];
+  return ["setpriv", [
+    "--reuid=postgres",
+    "--regid=postgres",
+    "--init-groups",
+    "--",
+    command,
+    ...args,
+  ]];
 }
 
 export function databaseUrl(port: number, user = "postgres", password = PASSWORD): string {

@@ -4,7 +4,13 @@
  */
 
 import { createGatewayHandler } from "./gateway.ts";
-import { apiKey, loadOrCreateSecrets, postgrestJwks, publicJwk, type StackSecrets } from "./keys.ts";
+import {
+  apiKey,
+  loadOrCreateSecrets,
+  postgrestJwks,
+  publicJwk,
+  type StackSecrets,
+} from "./keys.ts";
 import { databaseUrl, psql, startPostgres } from "./postgres.ts";
 import { startPostgrest } from "./postgrest.ts";
 import { type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
@@ -31,10 +37,20 @@ export interface StackInfo {
   functions: Record<string, { port: number; log_file: string }>;
 }
 
+/** A process of the stack that tests may stop and start again (fault injection). */
+export interface StackUnit {
+  readonly name: string;
+  pid(): number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
 export interface Stack {
   info: StackInfo;
   secrets: StackSecrets;
   functions: Map<string, FunctionServer>;
+  postgres: StackUnit;
+  postgrest: StackUnit;
   stop(): Promise<void>;
 }
 
@@ -43,6 +59,8 @@ export interface StackOptions {
   dir: string;
   /** Fixed ports like `supabase start`, or free ones (CI, tests). */
   ports: "fixed" | "auto";
+  /** More folders of functions to serve beside supabase/functions (the benchmarks' baselines). */
+  extraFunctionDirs?: string[];
   log?: (line: string) => void;
 }
 
@@ -64,10 +82,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const started: { stop(): Promise<void> }[] = [];
   const pids: number[] = [];
-  const track = (p: ManagedProcess) => {
-    started.push(p);
-    pids.push(p.pid);
-  };
   const stopAll = async () => {
     for (const p of started.reverse()) await p.stop().catch(() => {});
     started.length = 0;
@@ -80,7 +94,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const dbUrl = databaseUrl(ports.db);
 
     log("starting postgres");
-    track(await startPostgres(`${dir}/postgres`, { port: ports.db, logFile: `${logDir}/postgres.log` }));
+    const postgres = await unit(
+      "postgres",
+      () => startPostgres(`${dir}/postgres`, { port: ports.db, logFile: `${logDir}/postgres.log` }),
+    );
+    started.push(postgres);
+    pids.push(postgres.pid());
     await writePids(dir, pids);
 
     log("preparing the database like a Supabase project");
@@ -91,12 +110,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const jwksFile = `${dir}/postgrest-jwks.json`;
     await Deno.writeTextFile(jwksFile, JSON.stringify(postgrestJwks(secrets)), { mode: 0o600 });
     log("starting postgrest");
-    track(await startPostgrest({
-      dbPort: ports.db,
-      port: ports.postgrest,
-      jwksFile,
-      logFile: `${logDir}/postgrest.log`,
-    }));
+    const postgrest = await unit("postgrest", () =>
+      startPostgrest({
+        dbPort: ports.db,
+        port: ports.postgrest,
+        jwksFile,
+        logFile: `${logDir}/postgrest.log`,
+      }));
+    started.push(postgrest);
+    pids.push(postgrest.pid());
     await writePids(dir, pids);
 
     const redirectUri = `${apiUrl}/functions/v1/google-callback`;
@@ -125,7 +147,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
       logFile: `${logDir}/google-emulator.log`,
     });
-    track(emulator);
+    started.push(emulator);
+    pids.push(emulator.pid);
     await waitFor(
       "google emulator",
       () => httpReady(`${emulatorUrl}/.well-known/openid-configuration`),
@@ -151,25 +174,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
 
     const functions = new Map<string, FunctionServer>();
-    for (const name of listFunctions()) {
+    const functionDirs = ["supabase/functions", ...(options.extraFunctionDirs ?? [])];
+    for (const [name, fnDir] of functionDirs.flatMap((d) => listFunctions(d).map((n) => [n, d]))) {
       log(`serving function ${name}`);
-      const server = await serveFunction(name, { env: functionEnv, logDir });
-      functions.set(name, server);
+      const server = await serveFunction(name!, { env: functionEnv, logDir, dir: fnDir! });
+      functions.set(name!, server);
       started.push(server);
       pids.push(server.pid());
     }
     await writePids(dir, pids);
 
     const jwks = { keys: [publicJwk(secrets)] };
-    const gateway = Deno.serve({
-      hostname: "127.0.0.1",
-      port: ports.api,
-      onListen: () => {},
-    }, createGatewayHandler({
-      postgrestPort: ports.postgrest,
-      functionPort: (name) => functions.get(name)?.port,
-      jwks,
-    }));
+    const gateway = Deno.serve(
+      {
+        hostname: "127.0.0.1",
+        port: ports.api,
+        onListen: () => {},
+      },
+      createGatewayHandler({
+        postgrestPort: ports.postgrest,
+        functionPort: (name) => functions.get(name)?.port,
+        jwks,
+      }),
+    );
     started.push({ stop: () => gateway.shutdown() });
 
     const info: StackInfo = {
@@ -200,6 +227,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       info,
       secrets,
       functions,
+      postgres,
+      postgrest,
       async stop() {
         await stopAll();
         await Deno.remove(`${dir}/stack.json`).catch(() => {});
@@ -216,6 +245,22 @@ export async function applyMigrations(dbUrl: string): Promise<void> {
   await run("node_modules/.bin/supabase", ["migration", "up", "--db-url", dbUrl, "--yes"], {
     env: { ...Deno.env.toObject(), SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
   });
+}
+
+/** Starts a process now and lets it be stopped and started again later. */
+async function unit(name: string, launch: () => Promise<ManagedProcess>): Promise<StackUnit> {
+  let current: ManagedProcess | null = await launch();
+  return {
+    name,
+    pid: () => current?.pid ?? 0,
+    async stop() {
+      await current?.stop();
+      current = null;
+    },
+    async start() {
+      if (!current) current = await launch();
+    },
+  };
 }
 
 async function ensureDir(path: string): Promise<string> {

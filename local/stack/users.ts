@@ -18,6 +18,10 @@ export async function createUser(dbUrl: string, email: string): Promise<string> 
 
 export async function userIdByEmail(dbUrl: string, email: string): Promise<string | null> {
   if (!EMAIL.test(email)) throw new Error(`not an email: ${email}`);
-  const out = await psql(dbUrl, ["-v", `email=${email}`], "select id from auth.users where email = :'email'");
+  const out = await psql(
+    dbUrl,
+    ["-v", `email=${email}`],
+    "select id from auth.users where email = :'email'",
+  );
   return out.trim() || null;
 }

@@ -24,6 +24,8 @@ if (stackFile) {
   console.log(`Using the stack described by ${stackFile} (${info.api_url}).`);
 } else {
   console.log("Starting a private stack on free ports…");
+  // A fresh database each run: the suite never depends on what an earlier run left behind.
+  await Deno.remove(".local/test-stack", { recursive: true }).catch(() => {});
   stack = await startStack({ dir: ".local/test-stack", ports: "auto" });
   info = stack.info;
 }

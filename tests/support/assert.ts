@@ -16,7 +16,9 @@ export function assertEquals<T>(actual: T, expected: T, message?: string): void 
 
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
   if (JSON.stringify(actual) === JSON.stringify(expected)) {
-    throw new AssertionError(message ?? `expected something other than ${JSON.stringify(expected)}`);
+    throw new AssertionError(
+      message ?? `expected something other than ${JSON.stringify(expected)}`,
+    );
   }
 }
 

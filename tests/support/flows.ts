@@ -149,13 +149,22 @@ export async function consentedFlow(
 }
 
 /** Follows the callback and expects `result` (and `reason` when given). */
+/**
+ * Expects the callback's answer: a 303 to the result page with `result` (and `reason`), or, for
+ * `result: "refused"`, a 400 with `reason` as its x-error-code and no redirect.
+ */
 export async function expectCallback(
   url: URL,
   expected: { result: string; reason?: string },
 ): Promise<void> {
   const answer = await callback(url);
-  assertEquals(answer.status, 303, "callback status");
-  assertEquals(answer.result, expected.result, "result");
+  if (expected.result === "refused") {
+    assertEquals(answer.status, 400, "callback status");
+    assertEquals(answer.location, null, "no redirect");
+  } else {
+    assertEquals(answer.status, 303, "callback status");
+    assertEquals(answer.result, expected.result, "result");
+  }
   if (expected.reason !== undefined) assertEquals(answer.reason, expected.reason, "reason");
 }
 
@@ -182,7 +191,8 @@ export async function rawConnect(init: {
     method: init.method ?? (init.body === undefined ? "GET" : "POST"),
     headers: init.headers ?? {},
     ...(init.body === undefined ? {} : { body: init.body }),
-  });
+    ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
+  } as RequestInit);
   const text = await res.text();
   let body: Record<string, unknown>;
   try {
@@ -191,4 +201,35 @@ export async function rawConnect(init: {
     body = { unparsed: text };
   }
   return { status: res.status, headers: res.headers, body };
+}
+
+/** Redeems `code` at the emulator's token endpoint directly, as the functions would. */
+export async function redeemAtEmulator(
+  code: string,
+  codeVerifier: string,
+): Promise<{ status: number; error?: string }> {
+  const res = await fetch(`${stack.google_emulator_url}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      code_verifier: codeVerifier,
+      redirect_uri: config.google.redirectUri,
+      client_id: config.google.clientId,
+      client_secret: config.google.clientSecret,
+    }),
+  });
+  const body = await res.json();
+  return { status: res.status, ...(body.error ? { error: body.error } : {}) };
+}
+
+/** The PKCE verifier google-connect kept for `state`'s flow. */
+export async function verifierOf(state: string): Promise<string> {
+  const [verifier] = await sql(
+    "select code_verifier from public.google_oauth_pending_flows where jti = :'jti'",
+    { jti: stateClaims(state).jti },
+  );
+  if (!verifier) throw new Error("no pending flow for this state");
+  return verifier;
 }

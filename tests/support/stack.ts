@@ -20,7 +20,9 @@ function readStack(): TestStack {
   try {
     info = JSON.parse(Deno.readTextFileSync(file));
   } catch {
-    throw new Error(`No stack file at ${file}: run \`npm start\` (or \`npm test\`, which starts one)`);
+    throw new Error(
+      `No stack file at ${file}: run \`npm start\` (or \`npm test\`, which starts one)`,
+    );
   }
   const env = (name: string) => Deno.env.get(name) || undefined;
   info.api_url = env("SUPABASE_URL") ?? info.api_url;
@@ -66,7 +68,9 @@ export interface TestUser {
 /** A fresh user in auth.users with a unique email. */
 export async function createUser(prefix = "user"): Promise<TestUser> {
   const email = `${prefix}-${crypto.randomUUID().slice(0, 8)}@example.com`;
-  const [id] = await sql("insert into auth.users (email) values (:'email') returning id", { email });
+  const [id] = await sql("insert into auth.users (email) values (:'email') returning id", {
+    email,
+  });
   return { id: id!, email };
 }
 
@@ -143,8 +147,16 @@ export function consent(
   return answerConsent(authUrl, options);
 }
 
-/** Follows the callback like a browser would, without following the 303 to the result page. */
-export async function callback(url: URL | string): Promise<{ status: number; result: string | null; reason: string | null; location: string | null }> {
+/**
+ * Follows the callback like a browser would, without following the 303 to the result page.
+ * `reason` is the result page's `reason`, or the `x-error-code` of a refused request.
+ */
+export async function callback(url: URL | string): Promise<{
+  status: number;
+  result: string | null;
+  reason: string | null;
+  location: string | null;
+}> {
   const res = await fetch(url, { redirect: "manual" });
   await res.body?.cancel();
   const location = res.headers.get("location");
@@ -153,7 +165,7 @@ export async function callback(url: URL | string): Promise<{ status: number; res
     status: res.status,
     location,
     result: target?.searchParams.get("result") ?? null,
-    reason: target?.searchParams.get("reason") ?? null,
+    reason: target?.searchParams.get("reason") ?? res.headers.get("x-error-code"),
   };
 }
 

@@ -42,6 +42,8 @@ const TEXT: Record<ConsentResult, string> = {
   error: "Google Calendar could not be connected. Please ask for a new link and try again.",
 };
 
+const INVALID_LINK_TEXT = "This Google Calendar link is not valid. Ask for a new link.";
+
 export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Promise<Response> {
   return async (req) => {
     if (req.method !== "GET") {
@@ -132,7 +134,10 @@ function resultFor(code: ErrorCode): ConsentResult {
 
 function respond(outcome: CallbackOutcome, resultPageUrl: string | null): Response {
   const headers: Record<string, string> = { ...SECURITY_HEADERS };
-  if (resultPageUrl) {
+  // Without a verified state the request did not come from a flow we started: there is no
+  // person's journey to continue, so it is refused outright rather than redirected.
+  const unverified = outcome.userId === undefined && outcome.reason !== "state_expired";
+  if (resultPageUrl && !unverified) {
     const location = new URL(resultPageUrl);
     location.searchParams.set("result", outcome.result);
     if (outcome.reason) location.searchParams.set("reason", outcome.reason);
@@ -143,7 +148,9 @@ function respond(outcome: CallbackOutcome, resultPageUrl: string | null): Respon
     : outcome.reason === "database_unavailable" || outcome.reason === "google_unavailable"
     ? 503
     : 400;
-  return new Response(TEXT[outcome.result] + "\n", {
+  if (outcome.reason) headers["x-error-code"] = outcome.reason;
+  const text = unverified ? INVALID_LINK_TEXT : TEXT[outcome.result];
+  return new Response(text + "\n", {
     status,
     headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
   });

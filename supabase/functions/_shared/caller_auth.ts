@@ -4,7 +4,7 @@
  * themself. Anything else is `unauthorized`.
  */
 
-import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { AppError } from "./errors.ts";
 
 export type Caller = { kind: "service" } | { kind: "user"; userId: string };

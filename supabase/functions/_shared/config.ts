@@ -16,7 +16,11 @@ export const GOOGLE_DEFAULTS = Object.freeze({
 
 export const CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar.events";
 /** Least privilege: calendar events, plus `openid email` to learn which account was connected. */
-export const REQUESTED_SCOPES: readonly string[] = Object.freeze(["openid", "email", CALENDAR_SCOPE]);
+export const REQUESTED_SCOPES: readonly string[] = Object.freeze([
+  "openid",
+  "email",
+  CALENDAR_SCOPE,
+]);
 
 export interface EncryptionKey {
   readonly kid: string;
@@ -134,7 +138,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     serviceCredentials,
     auth: {
       issuer: authIssuer,
-      jwksUrl: new URL(optional("SUPABASE_JWKS_URL") ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`),
+      jwksUrl: new URL(
+        optional("SUPABASE_JWKS_URL") ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
+      ),
     },
     google: {
       clientId,
@@ -172,8 +178,10 @@ function checkUrl(name: string, value: string, problems: string[]): string {
     return "";
   }
   const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback) &&
-    !(url.protocol === "http:" && name === "SUPABASE_URL")) {
+  if (
+    url.protocol !== "https:" && !(url.protocol === "http:" && loopback) &&
+    !(url.protocol === "http:" && name === "SUPABASE_URL")
+  ) {
     // SUPABASE_URL is http inside `supabase start` (http://kong:8000); the others never are.
     problems.push(`${name} must be https (http is accepted for loopback addresses only)`);
   }
@@ -231,7 +239,9 @@ function decodeBase64Url(value: string): Uint8Array | null {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !(value instanceof Uint8Array) && !(value instanceof URL)) {
+  if (
+    value && typeof value === "object" && !(value instanceof Uint8Array) && !(value instanceof URL)
+  ) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
   }

@@ -154,7 +154,13 @@ export function createGoogleOAuth(
 
     async revoke(token) {
       try {
-        const response = await oauth.revocationRequest(as, client, clientAuth, token, requestOptions());
+        const response = await oauth.revocationRequest(
+          as,
+          client,
+          clientAuth,
+          token,
+          requestOptions(),
+        );
         await oauth.processRevocationResponse(response);
         return true;
       } catch (error) {
@@ -201,7 +207,9 @@ async function callTokenEndpoint<T>(call: () => Promise<T>): Promise<T> {
       }
       throw new AppError("google_error", "Google refused the request.", { cause: error });
     }
-    if (error instanceof oauth.OperationProcessingError && error.code === oauth.JWT_CLAIM_COMPARISON) {
+    if (
+      error instanceof oauth.OperationProcessingError && error.code === oauth.JWT_CLAIM_COMPARISON
+    ) {
       // An ID token for another client or issuer: never "try again later".
       throw new AppError("google_error", "Google's answer did not check out.", { cause: error });
     }

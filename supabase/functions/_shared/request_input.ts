@@ -28,7 +28,9 @@ export async function readParams(
       throw new AppError("invalid_request", `Unknown parameter; expected ${allowed.join(", ")}.`);
     }
     const values = url.searchParams.getAll(key);
-    if (values.length > 1) throw new AppError("invalid_request", `${key} was given more than once.`);
+    if (values.length > 1) {
+      throw new AppError("invalid_request", `${key} was given more than once.`);
+    }
     params.set(key, values[0]!);
   }
   if (req.method === "POST") {
@@ -36,7 +38,9 @@ export async function readParams(
       if (!allowed.includes(key)) {
         throw new AppError("invalid_request", `Unknown field; expected ${allowed.join(", ")}.`);
       }
-      if (typeof value !== "string") throw new AppError("invalid_request", `${key} must be a string.`);
+      if (typeof value !== "string") {
+        throw new AppError("invalid_request", `${key} must be a string.`);
+      }
       if (params.has(key)) {
         throw new AppError("invalid_request", `${key} was given in both the query and the body.`);
       }

@@ -4,7 +4,7 @@
  * user's row, or from one column to the other, fails to decrypt as that row's.
  */
 
-import { CompactEncrypt, compactDecrypt } from "jose";
+import { compactDecrypt, CompactEncrypt } from "jose";
 import type { EncryptionKey } from "./config.ts";
 
 export type TokenField = "access_token" | "refresh_token";

@@ -85,7 +85,10 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
       try {
         return {
           userId,
-          accessToken: await decryptToken(keyring, data.access_token, { userId, field: "access_token" }),
+          accessToken: await decryptToken(keyring, data.access_token, {
+            userId,
+            field: "access_token",
+          }),
           refreshToken: await decryptToken(keyring, data.refresh_token, {
             userId,
             field: "refresh_token",
@@ -110,7 +113,10 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
     async save(input) {
       const { userId } = input;
       const common = {
-        access_token: await encryptToken(keyring, input.accessToken, { userId, field: "access_token" }),
+        access_token: await encryptToken(keyring, input.accessToken, {
+          userId,
+          field: "access_token",
+        }),
         token_expiry: input.expiresAt?.toISOString() ?? null,
         scopes: input.scopes,
         google_sub: input.googleSub,

@@ -184,7 +184,8 @@ on conflict (user_id) do update
 -- Verify as postgres (no RLS) that nothing A tried against B's row had any effect.
 
 select results_eq(
-  $$ select user_id, access_token, refresh_token from public.google_calendar_tokens order by user_id $$,
+  $$ select user_id, access_token, refresh_token from public.google_calendar_tokens
+     where user_id in ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'cccccccc-cccc-4ccc-8ccc-cccccccccccc') order by user_id $$,
   $$ values ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa'::uuid, 'a-access-4', 'a-refresh-4'),
             ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb'::uuid, 'b-access', 'b-refresh') $$,
   'Seen as postgres, user B''s row is unchanged and no row exists for user C.'
@@ -241,12 +242,13 @@ select throws_ok(
 select pg_temp.reset_role();
 
 -- ---------------------------------------------------------------------------
--- service_role: BYPASSRLS, full access to every row.
+-- service_role: BYPASSRLS, full access to every row. (Counts are over this file's users: the
+-- database may hold other rows, which service_role sees too.)
 -- ---------------------------------------------------------------------------
 select pg_temp.authenticate_as_service_role();
 
 select is(
-  (select count(*)::int from public.google_calendar_tokens),
+  (select count(*)::int from public.google_calendar_tokens where user_id in ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'cccccccc-cccc-4ccc-8ccc-cccccccccccc')),
   2,
   'service_role reads all rows (A''s and B''s).'
 );
@@ -259,7 +261,7 @@ select lives_ok(
 );
 
 select is(
-  (select count(*)::int from public.google_calendar_tokens),
+  (select count(*)::int from public.google_calendar_tokens where user_id in ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'cccccccc-cccc-4ccc-8ccc-cccccccccccc')),
   3,
   'service_role sees the row it inserted (3 rows in all).'
 );
@@ -324,7 +326,7 @@ select is_empty(
 );
 
 select results_eq(
-  $$ select user_id from public.google_calendar_tokens $$,
+  $$ select user_id from public.google_calendar_tokens where user_id in ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'cccccccc-cccc-4ccc-8ccc-cccccccccccc') $$,
   $$ values ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb'::uuid) $$,
   'User B''s row survives the deletion of user A.'
 );

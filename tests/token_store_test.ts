@@ -1,0 +1,178 @@
+/**
+ * The token store other functions import, against the stack's database: what it saves it reads
+ * back; what it cannot trust (another user's ciphertext, an unknown key) reads as "not connected".
+ */
+
+import { base64url } from "jose";
+import type { EncryptionKey } from "../supabase/functions/_shared/config.ts";
+import { isAppError } from "../supabase/functions/_shared/errors.ts";
+import {
+  createTokenStore,
+  type SaveTokensInput,
+  type TokenStore,
+} from "../supabase/functions/_shared/token_store.ts";
+import type { Keyring } from "../supabase/functions/_shared/token_crypto.ts";
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { config } from "./support/flows.ts";
+import { createUser, serviceClient, sql, tokenRow } from "./support/stack.ts";
+
+const store = createTokenStore(serviceClient(), config.encryption);
+
+/**
+ * get() for a row expected not to decrypt: null, with one warning that names the user and quotes
+ * nothing from the row (captured, so the test output stays clean).
+ */
+async function getUnreadable(target: TokenStore, userId: string): Promise<void> {
+  const row = await tokenRow(userId);
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  try {
+    assertEquals(await target.get(userId), null, "an unreadable row reads as not connected");
+  } finally {
+    console.warn = warn;
+  }
+  assertEquals(warnings.length, 1, "one warning");
+  assert(warnings[0]!.includes(userId), "the warning names the user");
+  for (const value of [row?.access_token, row?.refresh_token]) {
+    assert(!warnings[0]!.includes(String(value).slice(-20)), "no ciphertext in the warning");
+  }
+}
+
+function newKey(kid: string): EncryptionKey {
+  return { kid, key: crypto.getRandomValues(new Uint8Array(32)) };
+}
+
+function tokensFor(userId: string, overrides: Partial<SaveTokensInput> = {}): SaveTokensInput {
+  const tag = crypto.randomUUID();
+  return {
+    userId,
+    accessToken: `ya29.access-${tag}`,
+    refreshToken: `1//refresh-${tag}`,
+    expiresAt: new Date(Date.now() + 3600_000),
+    scopes: ["openid", "email", "https://www.googleapis.com/auth/calendar.events"],
+    googleSub: `sub-${tag}`,
+    googleEmail: `g-${tag.slice(0, 8)}@gmail.example`,
+    ...overrides,
+  };
+}
+
+Deno.test("token_store: save, get and delete round-trip a user's tokens", async () => {
+  const user = await createUser("store");
+  const input = tokensFor(user.id);
+  await store.save(input);
+
+  const got = await store.get(user.id);
+  assert(got, "the tokens read back");
+  assertEquals(got.accessToken, input.accessToken);
+  assertEquals(got.refreshToken, input.refreshToken);
+  assertEquals(got.googleSub, input.googleSub);
+  assertEquals(got.googleEmail, input.googleEmail);
+  assertEquals(got.scopes, input.scopes);
+  assertEquals(got.expiresAt?.getTime(), input.expiresAt!.getTime());
+
+  const row = (await tokenRow(user.id))!;
+  assert(!String(row.access_token).includes(input.accessToken), "access token not in clear");
+  assert(!String(row.refresh_token).includes(input.refreshToken!), "refresh token not in clear");
+
+  assertEquals(await store.delete(user.id), true);
+  assertEquals(await store.get(user.id), null);
+  assertEquals(await store.delete(user.id), false, "nothing left to delete");
+});
+
+Deno.test("token_store: get is null for a user who never connected", async () => {
+  assertEquals(await store.get((await createUser("never")).id), null);
+  assertEquals(await store.get(crypto.randomUUID()), null);
+});
+
+Deno.test("token_store: a ciphertext copied into another user's row does not decrypt as theirs", async () => {
+  const a = await createUser("copy-a");
+  const b = await createUser("copy-b");
+  await store.save(tokensFor(a.id));
+  await store.save(tokensFor(b.id));
+  assert(await store.get(b.id), "B reads before the copy");
+  await sql(
+    "update public.google_calendar_tokens b set access_token = a.access_token, " +
+      "refresh_token = a.refresh_token from public.google_calendar_tokens a " +
+      "where a.user_id = :'a' and b.user_id = :'b'",
+    { a: a.id, b: b.id },
+  );
+  await getUnreadable(store, b.id); // bound to the user it was written for
+  assert(await store.get(a.id), "A still reads");
+});
+
+Deno.test("token_store: the access and refresh ciphertexts cannot be swapped", async () => {
+  const user = await createUser("swap");
+  await store.save(tokensFor(user.id));
+  await sql(
+    "update public.google_calendar_tokens set access_token = refresh_token, " +
+      "refresh_token = access_token where user_id = :'id'",
+    { id: user.id },
+  );
+  await getUnreadable(store, user.id); // bound to its column
+});
+
+Deno.test("token_store: a row encrypted with a key no longer in the keyring reads as null", async () => {
+  const user = await createUser("oldkey");
+  const retired = newKey("retired");
+  const oldStore = createTokenStore(serviceClient(), { current: retired, keys: [retired] });
+  await oldStore.save(tokensFor(user.id));
+  assert(await oldStore.get(user.id), "readable with its own key");
+  await getUnreadable(store, user.id); // unknown key id
+
+  // Same key id, different key material: also unreadable, never garbage.
+  const impostor: Keyring = { current: newKey("retired"), keys: [newKey("retired")] };
+  await getUnreadable(createTokenStore(serviceClient(), impostor), user.id);
+});
+
+Deno.test("token_store: after a rotation the new key writes and the old key still reads", async () => {
+  const user = await createUser("rotate");
+  const input = tokensFor(user.id);
+  await store.save(input);
+
+  const next = newKey("next");
+  const rotated: Keyring = { current: next, keys: [next, ...config.encryption.keys] };
+  const rotatedStore = createTokenStore(serviceClient(), rotated);
+  const got = await rotatedStore.get(user.id);
+  assertEquals(got?.refreshToken, input.refreshToken, "old rows still read");
+
+  const other = await createUser("rotate-new");
+  await rotatedStore.save(tokensFor(other.id));
+  const row = (await tokenRow(other.id))!;
+  const kid = JSON.parse(new TextDecoder().decode(
+    base64url.decode(String(row.access_token).split(".")[0]!),
+  )).kid;
+  assertEquals(kid, "next", "new rows use the new key");
+  assert(await rotatedStore.get(other.id), "the rotated keyring reads its own rows");
+  await getUnreadable(store, other.id); // the old keyring alone cannot
+});
+
+Deno.test("token_store: saving without a refresh token keeps the stored one for the same account", async () => {
+  const user = await createUser("keep");
+  const first = tokensFor(user.id);
+  await store.save(first);
+  const again = tokensFor(user.id, { refreshToken: null, googleSub: first.googleSub });
+  await store.save(again);
+  const got = (await store.get(user.id))!;
+  assertEquals(got.refreshToken, first.refreshToken);
+  assertEquals(got.accessToken, again.accessToken);
+});
+
+Deno.test("token_store: saving without a refresh token for another account is refused", async () => {
+  const user = await createUser("cross");
+  const first = tokensFor(user.id);
+  await store.save(first);
+  const before = await tokenRow(user.id);
+  await assertRejects(
+    () => store.save(tokensFor(user.id, { refreshToken: null })),
+    (error) => isAppError(error, "google_refresh_token_missing"),
+  );
+  assertEquals(await tokenRow(user.id), before, "row untouched");
+
+  const fresh = await createUser("cross-fresh");
+  await assertRejects(
+    () => store.save(tokensFor(fresh.id, { refreshToken: null })),
+    (error) => isAppError(error, "google_refresh_token_missing"),
+  );
+  assertEquals(await tokenRow(fresh.id), null, "no row without a refresh token");
+});
