@@ -98,7 +98,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ? checkUrl("GOOGLE_API_BASE_URL", apiBase, problems)
     : GOOGLE_DEFAULTS.apiBaseUrl;
   const redirectUri = checkUrl("GOOGLE_REDIRECT_URI", required("GOOGLE_REDIRECT_URI"), problems);
-  const resultPage = optional("GOOGLE_RESULT_PAGE_URL");
+  const resultPageValue = optional("GOOGLE_RESULT_PAGE_URL");
+  const resultPage = resultPageValue
+    ? checkUrl("GOOGLE_RESULT_PAGE_URL", resultPageValue, problems)
+    : null;
 
   const stateSecretText = required("OAUTH_STATE_SECRET");
   const stateSecret = new TextEncoder().encode(stateSecretText);

@@ -1,0 +1,84 @@
+/** loadConfig(): read once, validated, failing with every bad variable named. */
+
+import { ConfigError, GOOGLE_DEFAULTS, loadConfig } from "../supabase/functions/_shared/config.ts";
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+
+const KEY = "k1:" + "A".repeat(43);
+const VALID = {
+  SUPABASE_URL: "https://abc.supabase.co",
+  SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
+  GOOGLE_CLIENT_ID: "id.apps.googleusercontent.com",
+  GOOGLE_CLIENT_SECRET: "secret",
+  GOOGLE_REDIRECT_URI: "https://abc.supabase.co/functions/v1/google-callback",
+  OAUTH_STATE_SECRET: "s".repeat(32),
+  TOKEN_ENCRYPTION_KEY: KEY,
+};
+
+async function problems(env: Record<string, string | undefined>): Promise<readonly string[]> {
+  const error = await assertRejects(
+    () => Promise.resolve().then(() => loadConfig(env)),
+    (e) => e instanceof ConfigError,
+  );
+  return (error as ConfigError).problems;
+}
+
+Deno.test("loadConfig() names every missing variable in one error", async () => {
+  const found = (await problems({})).join("\n");
+  for (
+    const name of [
+      "SUPABASE_URL",
+      "SUPABASE_SERVICE_ROLE_KEY",
+      "GOOGLE_CLIENT_ID",
+      "GOOGLE_CLIENT_SECRET",
+      "GOOGLE_REDIRECT_URI",
+      "OAUTH_STATE_SECRET",
+      "TOKEN_ENCRYPTION_KEY",
+    ]
+  ) assert(found.includes(name), `${name} named in: ${found}`);
+});
+
+Deno.test("loadConfig() defaults to Google's real endpoints, over https only", () => {
+  const config = loadConfig(VALID);
+  assertEquals(config.google.tokenEndpoint, GOOGLE_DEFAULTS.tokenEndpoint);
+  assertEquals(config.google.authorizationEndpoint, GOOGLE_DEFAULTS.authorizationEndpoint);
+  assertEquals(config.google.issuer, "https://accounts.google.com");
+  assertEquals(config.google.allowInsecureRequests, false);
+  assert(Object.isFrozen(config) && Object.isFrozen(config.google), "frozen");
+});
+
+Deno.test("loadConfig() allows plain http only for a loopback emulator", async () => {
+  const local = loadConfig({ ...VALID, GOOGLE_OAUTH_BASE_URL: "http://127.0.0.1:54324" });
+  assertEquals(local.google.tokenEndpoint, "http://127.0.0.1:54324/token");
+  assertEquals(local.google.allowInsecureRequests, true);
+  const found = await problems({ ...VALID, GOOGLE_OAUTH_BASE_URL: "http://evil.example" });
+  assert(found.some((p) => p.startsWith("GOOGLE_OAUTH_BASE_URL")));
+});
+
+Deno.test("loadConfig() refuses a short state secret or the Supabase JWT secret", async () => {
+  assert((await problems({ ...VALID, OAUTH_STATE_SECRET: "short" }))[0]!.includes("32 bytes"));
+  const jwt = "j".repeat(40);
+  const found = await problems({ ...VALID, OAUTH_STATE_SECRET: jwt, SUPABASE_JWT_SECRET: jwt });
+  assert(found[0]!.includes("Supabase JWT secret"));
+});
+
+Deno.test("loadConfig() checks encryption keys: 32 bytes, a key id, no duplicate ids", async () => {
+  for (const bad of ["nokid", "k1:short", `k1:${"A".repeat(43)},k1:${"B".repeat(43)}`, "k 1:abc"]) {
+    const found = await problems({ ...VALID, TOKEN_ENCRYPTION_KEY: bad });
+    assert(found.some((p) => p.includes("TOKEN_ENCRYPTION_KEY")), bad);
+  }
+  const rotated = loadConfig({ ...VALID, TOKEN_ENCRYPTION_KEY: `k2:${"B".repeat(43)},${KEY}` });
+  assertEquals(rotated.encryption.current.kid, "k2");
+  assertEquals(rotated.encryption.keys.map((k) => k.kid), ["k2", "k1"]);
+});
+
+Deno.test("loadConfig() accepts Supabase's newer secret keys instead of the service role key", () => {
+  const { SUPABASE_SERVICE_ROLE_KEY: _, ...rest } = VALID;
+  const config = loadConfig({ ...rest, SUPABASE_SECRET_KEYS: '{"default":"sb_secret_abc"}' });
+  assertEquals(config.adminKey, "sb_secret_abc");
+  assertEquals(config.serviceCredentials, ["sb_secret_abc"]);
+});
+
+Deno.test("loadConfig() refuses a result page that is not an https URL", async () => {
+  const found = await problems({ ...VALID, GOOGLE_RESULT_PAGE_URL: "javascript:alert(1)" });
+  assert(found.some((p) => p.startsWith("GOOGLE_RESULT_PAGE_URL")));
+});

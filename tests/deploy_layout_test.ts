@@ -1,0 +1,21 @@
+/**
+ * What `supabase functions deploy` relies on: every function is a thin index.ts with its own
+ * deno.json pinning the same imports as the root, and config.toml lets each check its callers.
+ */
+
+import { listFunctions } from "../local/stack/functions.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+
+const root = JSON.parse(await Deno.readTextFile("deno.json"));
+const configToml = await Deno.readTextFile("supabase/config.toml");
+
+for (const name of listFunctions()) {
+  Deno.test(`deploy layout: ${name} pins the root's imports and sets verify_jwt = false`, async () => {
+    const own = JSON.parse(await Deno.readTextFile(`supabase/functions/${name}/deno.json`));
+    assertEquals(own.imports, root.imports);
+    const section = configToml.split(`[functions.${name}]`)[1]?.split("\n[")[0] ?? "";
+    assert(/verify_jwt = false/.test(section), `[functions.${name}] verify_jwt = false`);
+    const entry = await Deno.readTextFile(`supabase/functions/${name}/index.ts`);
+    assert(entry.split("\n").length < 20, "index.ts stays a thin entrypoint");
+  });
+}
