@@ -9,6 +9,7 @@ import {
   parseCliArgs,
   serveGoogleEmulator,
 } from "../local/google_emulator/mod.ts";
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 
 const ISSUER = "http://127.0.0.1:54340";
 const REDIRECT_URI = "http://127.0.0.1:3000/callback";
@@ -165,27 +166,6 @@ function control(emulator: GoogleEmulator, path: string, body?: unknown) {
     headers: { "content-type": "application/json" },
     body: body === undefined ? null : JSON.stringify(body),
   });
-}
-
-// --- tiny assertions (no extra dependencies) ------------------------------------------------
-
-function assertEquals(actual: unknown, expected: unknown, message = ""): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`expected ${e}, got ${a} ${message}`);
-}
-
-function assert(condition: unknown, message = "assertion failed"): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-async function assertRejects(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
 }
 
 // --- discovery and keys ---------------------------------------------------------------------
