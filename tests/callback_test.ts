@@ -104,7 +104,7 @@ Deno.test("google-callback: re-consent with the same account keeps the refresh t
   assertEquals(second.accessToken, issued.latestAccessToken!.token);
 });
 
-Deno.test("google-callback: re-consent with another account and no refresh token leaves the old row", async () => {
+Deno.test("google-callback: re-consent with another account and no refresh token keeps the old tokens, and the next link forces consent", async () => {
   const { user } = await connectedUser("switch");
   // Another user connected `other` before, so Google sends no refresh token for it now.
   const { google: other } = await connectedUser("other");
@@ -117,7 +117,19 @@ Deno.test("google-callback: re-consent with another account and no refresh token
     reason: "google_refresh_token_missing",
   });
   assertEquals((await emulatorAccount(other)).refreshTokens.length, 1, "no new refresh token");
-  assertEquals(await tokenRow(user.id), before, "old row intact");
+  const after = await tokenRow(user.id);
+  for (const column of ["access_token", "refresh_token", "google_sub", "token_expiry"]) {
+    assertEquals(after?.[column], before?.[column], `${column} intact`);
+  }
+  assertEquals(after?.last_refresh_error, "google_refresh_token_missing");
+
+  // The fix the person is told: a new link. It forces consent, so Google sends a refresh token.
+  const retry = await connectUrl(user.id);
+  assertEquals(retry.searchParams.get("prompt"), "consent");
+  await expectCallback(await consent(retry, { email: other }), { result: "connected" });
+  const issued = await emulatorAccount(other);
+  assertEquals((await decryptedRow(user.id))?.refreshToken, issued.refreshTokens.at(-1)?.token);
+  assertEquals((await tokenRow(user.id))?.last_refresh_error, null);
 });
 
 Deno.test("google-callback: refuses POST with 405 and Allow: GET", async () => {

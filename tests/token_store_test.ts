@@ -167,7 +167,13 @@ Deno.test("token_store: saving without a refresh token for another account is re
     () => store.save(tokensFor(user.id, { refreshToken: null })),
     (error) => isAppError(error, "google_refresh_token_missing"),
   );
-  assertEquals(await tokenRow(user.id), before, "row untouched");
+  const after = await tokenRow(user.id);
+  assertEquals(
+    { ...after, last_refresh_error: null },
+    { ...before, last_refresh_error: null },
+    "tokens untouched",
+  );
+  assertEquals(after?.last_refresh_error, "google_refresh_token_missing", "marked for consent");
 
   const fresh = await createUser("cross-fresh");
   await assertRejects(
@@ -175,4 +181,20 @@ Deno.test("token_store: saving without a refresh token for another account is re
     (error) => isAppError(error, "google_refresh_token_missing"),
   );
   assertEquals(await tokenRow(fresh.id), null, "no row without a refresh token");
+});
+
+Deno.test("token_store: saving without a refresh token over a row that no longer decrypts is refused", async () => {
+  const user = await createUser("undecryptable");
+  const first = tokensFor(user.id);
+  await store.save(first);
+  // The stored refresh token becomes unreadable, as if its key had been rotated away.
+  await sql(
+    "update public.google_calendar_tokens set refresh_token = 'not-a-jwe' where user_id = :'id'",
+    { id: user.id },
+  );
+  await assertRejects(
+    () => store.save({ ...tokensFor(user.id, { refreshToken: null }), googleSub: first.googleSub }),
+    (error) => isAppError(error, "google_refresh_token_missing"),
+  );
+  assertEquals((await tokenRow(user.id))?.refresh_token, "not-a-jwe", "nothing half-written");
 });

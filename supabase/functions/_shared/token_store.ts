@@ -76,7 +76,7 @@ const COLUMNS = "user_id, access_token, refresh_token, token_expiry, scopes, goo
   "google_email, updated_at, last_refresh_at, last_refresh_error";
 
 export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenStore {
-  return {
+  const store: TokenStore = {
     async get(userId) {
       const { data, error } = await db.from(TOKENS_TABLE).select(COLUMNS).eq("user_id", userId)
         .maybeSingle<TokenRow>();
@@ -140,17 +140,25 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
         return;
       }
       // Google sends a refresh token only on first consent. Keep ours (never overwrite it with
-      // nothing), but only for the same Google account: another account's access token beside
-      // our refresh token would cross-wire two accounts.
-      const { data, error } = await db.from(TOKENS_TABLE).update(common)
-        .eq("user_id", userId).eq("google_sub", input.googleSub).select("user_id");
-      if (error) throw databaseError(error);
-      if (!data?.length) {
-        throw new AppError(
-          "google_refresh_token_missing",
-          "Google did not give lasting access. Ask for a new link and approve access again.",
-        );
+      // nothing), but only if it still decrypts and is for the same Google account: another
+      // account's access token beside our refresh token would cross-wire two accounts.
+      const current = await store.get(userId);
+      if (current?.googleSub === input.googleSub) {
+        const { data, error } = await db.from(TOKENS_TABLE).update(common)
+          .eq("user_id", userId).eq("google_sub", input.googleSub).select("user_id");
+        if (error) throw databaseError(error);
+        if (data?.length) return;
       }
+      // Nothing stored; the mark makes the next link ask Google for consent again (which
+      // brings a refresh token), while the row we had stays as it was.
+      const { error } = await db.from(TOKENS_TABLE).update({
+        last_refresh_error: "google_refresh_token_missing",
+      }).eq("user_id", userId);
+      if (error) throw databaseError(error);
+      throw new AppError(
+        "google_refresh_token_missing",
+        "Google did not give lasting access. Ask for a new link and approve access again.",
+      );
     },
 
     async delete(userId) {
@@ -196,6 +204,7 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
       if (error) throw databaseError(error);
     },
   };
+  return store;
 }
 
 /** Decrypted tokens for `userId`, or null when that user has not connected Google Calendar. */
