@@ -44,7 +44,7 @@ export function createGatewayHandler(routes: GatewayRoutes): (req: Request) => P
       return json(200, routes.jwks, { "cache-control": "public, max-age=600" });
     }
     if (url.pathname === "/google-calendar/result") {
-      return renderResultPage(url.searchParams.get("result"));
+      return renderResultPage(req.method, url);
     }
     return json(404, { code: "NOT_FOUND", message: "No route" });
   };

@@ -61,6 +61,8 @@ export interface StackOptions {
   ports: "fixed" | "auto";
   /** More folders of functions to serve beside supabase/functions (the benchmarks' baselines). */
   extraFunctionDirs?: string[];
+  /** Extra or overriding variables for every function (e.g. a short HTTP_TIMEOUT_MS in tests). */
+  functionEnv?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -171,6 +173,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       GOOGLE_RESULT_PAGE_URL: `${apiUrl}/google-calendar/result`,
       OAUTH_STATE_SECRET: secrets.oauth_state_secret,
       TOKEN_ENCRYPTION_KEY: secrets.token_encryption_key,
+      ...options.functionEnv,
     };
 
     const functions = new Map<string, FunctionServer>();

@@ -47,9 +47,15 @@ const INVALID_LINK_TEXT = "This Google Calendar link is not valid. Ask for a new
 export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Promise<Response> {
   return async (req) => {
     if (req.method !== "GET") {
+      // x-error-code like every other refusal below, so callers can branch on one header.
       return new Response("Method not allowed.\n", {
         status: 405,
-        headers: { ...SECURITY_HEADERS, allow: "GET", "content-type": "text/plain; charset=utf-8" },
+        headers: {
+          ...SECURITY_HEADERS,
+          allow: "GET",
+          "content-type": "text/plain; charset=utf-8",
+          "x-error-code": "method_not_allowed",
+        },
       });
     }
     const outcome = await completeConsent(req.url, deps);

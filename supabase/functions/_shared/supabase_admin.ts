@@ -13,6 +13,11 @@ export function createAdminClient(
   return createClient(supabaseUrl, options.key, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: { fetch: fetchWithTimeout(options.timeoutMs) },
+    // postgrest-js retries reads (GET) on network errors, timeouts and 503s, three times with
+    // 1 s, 2 s and 4 s pauses (or Retry-After): a read could take 4 × HTTP_TIMEOUT_MS + 7 s,
+    // breaking the promise that every outbound call gives up at HTTP_TIMEOUT_MS. Callers
+    // (getGoogleAccessToken, the bot) decide about retrying.
+    db: { retry: false },
   });
 }
 
