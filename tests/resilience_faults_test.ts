@@ -14,7 +14,7 @@ import { beginFlow } from "../supabase/functions/_shared/pending_flows.ts";
 import { createServices } from "../supabase/functions/_shared/services.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import {
-  findLeaks,
+  checkFunctionLogs,
   lazyPrivateStack,
   type PrivateStack,
   type TestUser,
@@ -614,11 +614,7 @@ Deno.test({
   async fn() {
     try {
       const s = await privateStack.get();
-      for (const [name, value] of Object.entries(s.secrets())) seen.set(name, value);
-      const leaks = findLeaks(await s.functionLogs(), seen);
-      figures.log_values_checked = seen.size;
-      figures.log_leaks = leaks.length;
-      assertEquals(leaks, [], "values found in function logs");
+      assertEquals(await checkFunctionLogs(s, seen, figures), [], "values found in function logs");
     } finally {
       figures.faults_injected = injected.length;
       figures.faults_survived = injected.filter((f) => f.survived).length;

@@ -11,7 +11,7 @@ import { ERROR_STATUS } from "../supabase/functions/_shared/errors.ts";
 import { STATE_TYP } from "../supabase/functions/_shared/oauth_state.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import {
-  findLeaks,
+  checkFunctionLogs,
   lazyPrivateStack,
   type PrivateStack,
   type TestUser,
@@ -737,11 +737,7 @@ Deno.test({
     const figures: Record<string, unknown> = {};
     try {
       const s = await privateStack.get();
-      for (const [name, value] of Object.entries(s.secrets())) seen.set(name, value);
-      const leaks = findLeaks(await s.functionLogs(), seen);
-      figures.log_values_checked = seen.size;
-      figures.log_leaks = leaks.length;
-      assertEquals(leaks, [], "values found in function logs");
+      assertEquals(await checkFunctionLogs(s, seen, figures), [], "values found in function logs");
       const total = Object.values(tally).reduce((n, t) => n + t.cases, 0);
       assert(total >= 60, `at least 60 distinct cases (${total})`);
     } finally {

@@ -10,17 +10,13 @@ import { answerConsent } from "../../local/google_emulator/consent_client.ts";
 import { type Stack, type StackInfo, startStack } from "../../local/stack/stack.ts";
 import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
+import { type CallbackAnswer, followCallback } from "./callback.ts";
+
+export type { CallbackAnswer };
 
 export interface TestUser {
   id: string;
   email: string;
-}
-
-export interface CallbackAnswer {
-  status: number;
-  result: string | null;
-  reason: string | null;
-  location: string | null;
 }
 
 export interface EmulatorAccount {
@@ -199,17 +195,8 @@ export class PrivateStack {
   }
 
   /** Follows the callback like a browser, without following the 303 to the result page. */
-  async callback(url: URL | string, init: RequestInit = {}): Promise<CallbackAnswer> {
-    const res = await fetch(url, { redirect: "manual", ...init });
-    await res.body?.cancel();
-    const location = res.headers.get("location");
-    const target = location ? new URL(location) : null;
-    return {
-      status: res.status,
-      location,
-      result: target?.searchParams.get("result") ?? null,
-      reason: target?.searchParams.get("reason") ?? res.headers.get("x-error-code"),
-    };
+  callback(url: URL | string, init: RequestInit = {}): Promise<CallbackAnswer> {
+    return followCallback(url, init);
   }
 
   /** connect → consent → callback; the callback's answer. */
@@ -401,5 +388,21 @@ export function findLeaks(logs: string, secrets: Map<string, string>): string[] 
     if (!value || value.length < 16) throw new Error(`${name} is not a real secret value`);
     if (logs.includes(value)) leaks.push(name);
   }
+  return leaks;
+}
+
+/**
+ * Adds the stack's own secrets to `seen`, then checks that no value in `seen` appears in any
+ * function's output; records the counts in `figures` and returns the leaked names.
+ */
+export async function checkFunctionLogs(
+  s: PrivateStack,
+  seen: Map<string, string>,
+  figures: Record<string, unknown>,
+): Promise<string[]> {
+  for (const [name, value] of Object.entries(s.secrets())) seen.set(name, value);
+  const leaks = findLeaks(await s.functionLogs(), seen);
+  figures.log_values_checked = seen.size;
+  figures.log_leaks = leaks.length;
   return leaks;
 }

@@ -7,6 +7,7 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { importJWK, type JWK, SignJWT } from "jose";
 import { answerConsent } from "../../local/google_emulator/consent_client.ts";
+import { type CallbackAnswer, followCallback } from "./callback.ts";
 import type { StackInfo } from "../../local/stack/stack.ts";
 
 export interface TestStack extends StackInfo {
@@ -147,26 +148,9 @@ export function consent(
   return answerConsent(authUrl, options);
 }
 
-/**
- * Follows the callback like a browser would, without following the 303 to the result page.
- * `reason` is the result page's `reason`, or the `x-error-code` of a refused request.
- */
-export async function callback(url: URL | string): Promise<{
-  status: number;
-  result: string | null;
-  reason: string | null;
-  location: string | null;
-}> {
-  const res = await fetch(url, { redirect: "manual" });
-  await res.body?.cancel();
-  const location = res.headers.get("location");
-  const target = location ? new URL(location) : null;
-  return {
-    status: res.status,
-    location,
-    result: target?.searchParams.get("result") ?? null,
-    reason: target?.searchParams.get("reason") ?? res.headers.get("x-error-code"),
-  };
+/** Follows the callback like a browser would, without following the 303 to the result page. */
+export function callback(url: URL | string): Promise<CallbackAnswer> {
+  return followCallback(url);
 }
 
 /** connect → consent → callback for `user` with Google account `email`. */
