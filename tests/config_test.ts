@@ -82,3 +82,15 @@ Deno.test("loadConfig() refuses a result page that is not an https URL", async (
   const found = await problems({ ...VALID, GOOGLE_RESULT_PAGE_URL: "javascript:alert(1)" });
   assert(found.some((p) => p.startsWith("GOOGLE_RESULT_PAGE_URL")));
 });
+
+Deno.test("loadConfig() takes exact origins for CORS and refuses a wildcard", async () => {
+  const config = loadConfig({
+    ...VALID,
+    ALLOWED_ORIGINS: "https://a.example, http://localhost:3000",
+  });
+  assertEquals(config.allowedOrigins, ["https://a.example", "http://localhost:3000"]);
+  for (const bad of ["*", "https://a.example/path", "a.example"]) {
+    const found = await problems({ ...VALID, ALLOWED_ORIGINS: bad });
+    assert(found.some((p) => p.startsWith("ALLOWED_ORIGINS")), bad);
+  }
+});

@@ -10,7 +10,7 @@ import { errorResponse, jsonResponse } from "./http.ts";
 import { readUserRequest } from "./request_input.ts";
 import { fetchWithTimeout } from "./supabase_admin.ts";
 
-const METHODS = ["GET", "POST"] as const;
+export const UPCOMING_METHODS = ["GET", "POST"] as const;
 
 interface CalendarEvent {
   id?: string;
@@ -29,7 +29,7 @@ export function createUpcomingHandler(deps: {
   return async (req) => {
     try {
       const { userId, params } = await readUserRequest(req, deps.callers, {
-        methods: METHODS,
+        methods: UPCOMING_METHODS,
         params: ["max_results"],
       });
       const max = Number(params.get("max_results") ?? "10");
@@ -71,7 +71,7 @@ export function createUpcomingHandler(deps: {
         })),
       });
     } catch (error) {
-      const response = errorResponse(error, METHODS);
+      const response = errorResponse(error, UPCOMING_METHODS);
       if (response.status >= 500) console.error(`calendar-upcoming: ${describeForLog(error)}`);
       return response;
     }

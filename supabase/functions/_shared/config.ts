@@ -53,6 +53,8 @@ export interface Config {
     readonly ttlSeconds: number;
   };
   readonly encryption: { readonly current: EncryptionKey; readonly keys: readonly EncryptionKey[] };
+  /** Browser origins allowed to call the per-user functions with a user's token (CORS). */
+  readonly allowedOrigins: readonly string[];
   /** Where the callback sends the person; null means a short plain-text answer instead. */
   readonly resultPageUrl: string | null;
   readonly httpTimeoutMs: number;
@@ -115,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push("OAUTH_STATE_SECRET must not be a Supabase API key");
   }
 
+  const allowedOrigins = parseOrigins(optional("ALLOWED_ORIGINS"), problems);
   const keys = parseEncryptionKeys(required("TOKEN_ENCRYPTION_KEY"), problems);
   const clientId = required("GOOGLE_CLIENT_ID");
   const clientSecret = required("GOOGLE_CLIENT_SECRET");
@@ -164,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ttlSeconds: STATE_TTL_SECONDS,
     },
     encryption: { current: keys[0]!, keys },
+    allowedOrigins,
     resultPageUrl: resultPage,
     httpTimeoutMs,
     maxPendingFlowsPerUser: 5,
@@ -189,6 +193,27 @@ function checkUrl(name: string, value: string, problems: string[]): string {
     problems.push(`${name} must be https (http is accepted for loopback addresses only)`);
   }
   return value.replace(/\/+$/, "");
+}
+
+/** ALLOWED_ORIGINS: comma-separated origins such as https://app.example.com; never `*`. */
+function parseOrigins(value: string | null, problems: string[]): string[] {
+  if (!value) return [];
+  const origins = value.split(",").map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // Reported below.
+    }
+    if (!parsed || parsed.origin !== origin) {
+      problems.push(
+        "ALLOWED_ORIGINS must list origins like https://app.example.com, comma-separated",
+      );
+      return [];
+    }
+  }
+  return origins;
 }
 
 /** SUPABASE_SECRET_KEYS is a JSON object of name → sb_secret_… key, as Supabase injects it. */

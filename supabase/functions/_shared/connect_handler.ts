@@ -21,7 +21,7 @@ export interface ConnectDeps {
   google: GoogleOAuth;
 }
 
-const METHODS = ["GET", "POST"] as const;
+export const CONNECT_METHODS = ["GET", "POST"] as const;
 
 export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promise<Response> {
   const { config } = deps;
@@ -34,7 +34,7 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
   return async (req) => {
     try {
       const { userId, params } = await readUserRequest(req, deps.callers, {
-        methods: METHODS,
+        methods: CONNECT_METHODS,
         params: ["login_hint"],
       });
       const loginHint = checkLoginHint(params.get("login_hint"));
@@ -60,7 +60,7 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
       });
       return jsonResponse(200, { auth_url: authUrl.href, expires_at: expiresAt.toISOString() });
     } catch (error) {
-      const response = errorResponse(error, METHODS);
+      const response = errorResponse(error, CONNECT_METHODS);
       if (response.status >= 500) console.error(`google-connect: ${describeForLog(error)}`);
       return response;
     }

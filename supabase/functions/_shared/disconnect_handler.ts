@@ -10,14 +10,17 @@ import { errorResponse, jsonResponse } from "./http.ts";
 import { readUserRequest } from "./request_input.ts";
 import type { TokenStore } from "./token_store.ts";
 
-const METHODS = ["POST"] as const;
+export const DISCONNECT_METHODS = ["POST"] as const;
 
 export function createDisconnectHandler(
   deps: { callers: CallerVerifier; tokens: TokenStore; google: GoogleOAuth },
 ): (req: Request) => Promise<Response> {
   return async (req) => {
     try {
-      const { userId } = await readUserRequest(req, deps.callers, { methods: METHODS, params: [] });
+      const { userId } = await readUserRequest(req, deps.callers, {
+        methods: DISCONNECT_METHODS,
+        params: [],
+      });
       const stored = await deps.tokens.get(userId);
       let revoked = false;
       if (stored) {
@@ -36,7 +39,7 @@ export function createDisconnectHandler(
         connected: false,
       });
     } catch (error) {
-      const response = errorResponse(error, METHODS);
+      const response = errorResponse(error, DISCONNECT_METHODS);
       if (response.status >= 500) console.error(`google-disconnect: ${describeForLog(error)}`);
       return response;
     }

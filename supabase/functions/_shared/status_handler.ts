@@ -7,14 +7,17 @@ import { errorResponse, jsonResponse } from "./http.ts";
 import { readUserRequest } from "./request_input.ts";
 import type { TokenStore } from "./token_store.ts";
 
-const METHODS = ["GET", "POST"] as const;
+export const STATUS_METHODS = ["GET", "POST"] as const;
 
 export function createStatusHandler(
   deps: { callers: CallerVerifier; tokens: TokenStore },
 ): (req: Request) => Promise<Response> {
   return async (req) => {
     try {
-      const { userId } = await readUserRequest(req, deps.callers, { methods: METHODS, params: [] });
+      const { userId } = await readUserRequest(req, deps.callers, {
+        methods: STATUS_METHODS,
+        params: [],
+      });
       const row = await deps.tokens.get(userId);
       // Built field by field from the row: never a token, whatever the row holds.
       return jsonResponse(200, {
@@ -28,7 +31,7 @@ export function createStatusHandler(
         reconnect_required: row === null || !hasCalendarScope(row.scopes),
       });
     } catch (error) {
-      const response = errorResponse(error, METHODS);
+      const response = errorResponse(error, STATUS_METHODS);
       if (response.status >= 500) console.error(`google-status: ${describeForLog(error)}`);
       return response;
     }
