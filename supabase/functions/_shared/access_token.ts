@@ -41,7 +41,7 @@ export function createAccessTokenProvider(
   const leaseSeconds = options.leaseSeconds ?? 30;
   const attempts = options.attempts ?? 3;
   const backoffMs = options.backoffMs ?? 250;
-  const pollMs = options.pollMs ?? 100;
+  const pollMs = options.pollMs ?? 25;
   const inFlight = new Map<string, Promise<GoogleAccessToken>>();
 
   const fresh = (row: CalendarTokens) =>

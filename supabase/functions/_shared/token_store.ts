@@ -83,16 +83,14 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
       if (error) throw databaseError(error);
       if (!data) return null;
       try {
+        const [accessToken, refreshToken] = await Promise.all([
+          decryptToken(keyring, data.access_token, { userId, field: "access_token" }),
+          decryptToken(keyring, data.refresh_token, { userId, field: "refresh_token" }),
+        ]);
         return {
           userId,
-          accessToken: await decryptToken(keyring, data.access_token, {
-            userId,
-            field: "access_token",
-          }),
-          refreshToken: await decryptToken(keyring, data.refresh_token, {
-            userId,
-            field: "refresh_token",
-          }),
+          accessToken,
+          refreshToken,
           expiresAt: data.token_expiry ? new Date(data.token_expiry) : null,
           scopes: data.scopes ?? [],
           googleSub: data.google_sub,

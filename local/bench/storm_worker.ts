@@ -1,0 +1,41 @@
+/**
+ * One of the refresh storm's processes: builds the functions' services, warms its connections on
+ * a user whose token is valid, prints `ready`, then for every `go` line on stdin fires `n`
+ * concurrent getGoogleAccessToken(userId) calls and prints one JSON line with each call's wait in
+ * milliseconds (from the `go`) and the errors. `exit` (or end of input) ends it.
+ * Usage: storm_worker.ts <stack.json> <warm_user_id> <user_id> <n> [poll_ms]
+ * (poll_ms: measure another pollMs than the production default, to evaluate a change.)
+ */
+
+import { TextLineStream } from "./lines.ts";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { createServices } from "../../supabase/functions/_shared/services.ts";
+import { createAccessTokenProvider } from "../../supabase/functions/_shared/access_token.ts";
+
+const [stackFile, warmUserId, userId, n, pollMs] = Deno.args;
+const info = JSON.parse(await Deno.readTextFile(stackFile!));
+const services = createServices(loadConfig(info.function_env));
+const accessTokens = pollMs
+  ? createAccessTokenProvider(services, { pollMs: Number(pollMs) })
+  : services.accessTokens;
+for (let i = 0; i < 20; i++) await accessTokens.getGoogleAccessToken(warmUserId!);
+console.log("ready");
+
+for await (
+  const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())
+    .pipeThrough(new TextLineStream())
+) {
+  if (line.trim() !== "go") break;
+  const start = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: Number(n) }, () =>
+      accessTokens.getGoogleAccessToken(userId!).then(
+        (t) => ({ ms: performance.now() - start, token: t.accessToken.slice(-8) }),
+        (e) => ({ ms: performance.now() - start, error: String(e?.code ?? e) }),
+      )),
+  );
+  const waits = results.map((r) => r.ms);
+  const errors = results.filter((r) => "error" in r).map((r) => (r as { error: string }).error);
+  const tokens = new Set(results.flatMap((r) => "token" in r ? [r.token] : []));
+  console.log(JSON.stringify({ waits, errors, distinctTokens: tokens.size }));
+}
