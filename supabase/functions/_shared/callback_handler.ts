@@ -10,7 +10,7 @@ import type { Config } from "./config.ts";
 import { AppError, describeForLog, type ErrorCode, toAppError } from "./errors.ts";
 import { type GoogleOAuth, hasCalendarScope } from "./google_oauth.ts";
 import { SECURITY_HEADERS } from "./http.ts";
-import { verifyState } from "./oauth_state.ts";
+import { importStateKey, type StateKey, verifyState } from "./oauth_state.ts";
 import { consumeFlow } from "./pending_flows.ts";
 import type { TokenStore } from "./token_store.ts";
 
@@ -45,6 +45,8 @@ const TEXT: Record<ConsentResult, string> = {
 const INVALID_LINK_TEXT = "This Google Calendar link is not valid. Ask for a new link.";
 
 export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Promise<Response> {
+  // Imported once per process rather than on every callback.
+  const withKey = { ...deps, stateKey: importStateKey(deps.config.state) };
   return async (req) => {
     if (req.method !== "GET") {
       // x-error-code like every other refusal below, so callers can branch on one header.
@@ -58,7 +60,7 @@ export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Pro
         },
       });
     }
-    const outcome = await completeConsent(req.url, deps);
+    const outcome = await completeConsent(req.url, withKey);
     // One line per callback, with nothing from the request but the (verified) user id.
     const line = `google-callback: result=${outcome.result}` +
       (outcome.reason ? ` code=${outcome.reason}` : "") +
@@ -72,7 +74,7 @@ export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Pro
 /** The whole callback, as a value: which result the person sees, and why. */
 export async function completeConsent(
   requestUrl: string,
-  deps: CallbackDeps,
+  deps: CallbackDeps & { stateKey?: Promise<StateKey> },
 ): Promise<CallbackOutcome> {
   let userId: string | undefined;
   try {
@@ -85,7 +87,7 @@ export async function completeConsent(
     const state = states[0]!;
     const { config } = deps;
     const claims = await verifyState(
-      { secret: config.state.secret, issuer: config.state.issuer, audience: config.state.audience },
+      await (deps.stateKey ?? importStateKey(config.state)),
       state,
     );
     userId = claims.userId;

@@ -47,7 +47,7 @@ export interface Config {
     readonly allowInsecureRequests: boolean;
   };
   readonly state: {
-    readonly secret: Uint8Array;
+    readonly secret: Uint8Array<ArrayBuffer>;
     readonly issuer: string;
     readonly audience: string;
     readonly ttlSeconds: number;

@@ -9,7 +9,7 @@ import type { Config } from "./config.ts";
 import { describeForLog } from "./errors.ts";
 import type { GoogleOAuth } from "./google_oauth.ts";
 import { errorResponse, jsonResponse } from "./http.ts";
-import { signState } from "./oauth_state.ts";
+import { importStateKey, signState } from "./oauth_state.ts";
 import { beginFlow } from "./pending_flows.ts";
 import { checkLoginHint, readUserRequest } from "./request_input.ts";
 import type { SupabaseClient } from "@supabase/supabase-js";
@@ -25,11 +25,7 @@ export const CONNECT_METHODS = ["GET", "POST"] as const;
 
 export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promise<Response> {
   const { config } = deps;
-  const stateKey = {
-    secret: config.state.secret,
-    issuer: config.state.issuer,
-    audience: config.state.audience,
-  };
+  const stateKey = importStateKey(config.state);
 
   return async (req) => {
     try {
@@ -43,7 +39,7 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
       const codeVerifier = oauth.generateRandomCodeVerifier();
       const [codeChallenge, { state, expiresAt }] = await Promise.all([
         oauth.calculatePKCECodeChallenge(codeVerifier),
-        signState(stateKey, { userId, jti, ttlSeconds: config.state.ttlSeconds }),
+        signState(await stateKey, { userId, jti, ttlSeconds: config.state.ttlSeconds }),
       ]);
       const { hasRefreshToken } = await beginFlow(deps.db, {
         userId,

@@ -9,9 +9,24 @@ import { AppError } from "./errors.ts";
 export const STATE_TYP = "oauth-state+jwt";
 
 export interface StateKey {
-  secret: Uint8Array;
+  /** The raw secret, or (faster: imported once, not on every use) its HMAC CryptoKey. */
+  secret: Uint8Array | CryptoKey;
   issuer: string;
   audience: string;
+}
+
+/** The state key with its secret imported once as an HMAC-SHA-256 CryptoKey. */
+export async function importStateKey(
+  state: { secret: Uint8Array<ArrayBuffer>; issuer: string; audience: string },
+): Promise<StateKey> {
+  const secret = await crypto.subtle.importKey(
+    "raw",
+    state.secret,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+  return { secret, issuer: state.issuer, audience: state.audience };
 }
 
 export interface OAuthState {
