@@ -148,7 +148,6 @@ export async function consentedFlow(
   return { user, google, authUrl, state: authUrl.searchParams.get("state")!, callbackUrl };
 }
 
-/** Follows the callback and expects `result` (and `reason` when given). */
 /**
  * Expects the callback's answer: a 303 to the result page with `result` (and `reason`), or, for
  * `result: "refused"`, a 400 with `reason` as its x-error-code and no redirect.
