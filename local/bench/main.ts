@@ -10,12 +10,13 @@
 import { encryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { answerConsent } from "../google_emulator/consent_client.ts";
+import { DENO, functionCommand } from "../stack/functions.ts";
+import { queryRows } from "../stack/postgres.ts";
 import { freePort } from "../stack/process.ts";
 import { type Stack, startStack } from "../stack/stack.ts";
 import type { LoadResult, LoadSpec, Step } from "./load_client.ts";
 import { TextLineStream } from "./lines.ts";
 
-const DENO = "node_modules/.bin/deno";
 const STACK_DIR = ".local/bench-stack";
 const OUT_DIR = ".local/bench";
 const flag = (name: string) =>
@@ -83,19 +84,8 @@ const r1 = (n: number) => Math.round(n * 10) / 10;
 const r2 = (n: number) => Math.round(n * 100) / 100;
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
-async function sql(dbUrl: string, query: string): Promise<string[]> {
-  const child = new Deno.Command("psql", {
-    args: [dbUrl, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(query));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
+function sql(dbUrl: string, query: string): Promise<string[]> {
+  return queryRows(dbUrl, query);
 }
 
 async function createUsers(dbUrl: string, n: number, prefix: string): Promise<string[]> {
@@ -628,24 +618,7 @@ const FUNCTIONS = [
 /** A function process started as local/stack/functions.ts starts one, on a free port. */
 function spawnFunction(env: Env, entry: string, port: number): Deno.ChildProcess {
   return new Deno.Command(DENO, {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--config",
-      "deno.json",
-      "local/stack/function_host.ts",
-      entry,
-      String(port),
-    ],
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "",
-      ...env.stack.info.function_env,
-    },
-    clearEnv: true,
+    ...functionCommand(entry, port, env.stack.info.function_env),
     stdin: "null",
     stdout: "null",
     stderr: "null",

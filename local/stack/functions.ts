@@ -2,8 +2,35 @@
 
 import { freePort, type ManagedProcess, spawnLogged, waitFor } from "./process.ts";
 
-const DENO = "node_modules/.bin/deno";
+export const DENO = "node_modules/.bin/deno";
 const FUNCTIONS_DIR = "supabase/functions";
+
+/**
+ * How a function process is started: Deno runs the entrypoint through function_host.ts on `port`,
+ * with only `env` (plus PATH and HOME), as the edge runtime gives a function only its secrets.
+ */
+export function functionCommand(
+  entry: string,
+  port: number,
+  env: Record<string, string>,
+): { args: string[]; env: Record<string, string>; clearEnv: true } {
+  return {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--config",
+      "deno.json",
+      "local/stack/function_host.ts",
+      entry,
+      String(port),
+    ],
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
+    clearEnv: true,
+  };
+}
 
 /** Function names as `supabase functions deploy` sees them: folders with an index.ts, not `_shared`. */
 export function listFunctions(dir = FUNCTIONS_DIR): string[] {
@@ -45,19 +72,7 @@ export async function serveFunction(name: string, options: {
 
   const start = async (): Promise<void> => {
     current = await spawnLogged(name, DENO, {
-      args: [
-        "run",
-        "--quiet",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--config",
-        "deno.json",
-        "local/stack/function_host.ts",
-        `${dir}/${name}/index.ts`,
-        String(port),
-      ],
-      env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...options.env },
+      ...functionCommand(`${dir}/${name}/index.ts`, port, options.env),
       logFile,
     });
     const proc = current;

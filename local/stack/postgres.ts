@@ -130,3 +130,24 @@ export function psql(url: string, args: string[], stdin?: string): Promise<strin
     ...(stdin === undefined ? {} : { stdin }),
   });
 }
+
+/**
+ * The rows of `query` (one unaligned text line each), run as a psql script so that `:'name'`
+ * variables from `vars` are quoted safely.
+ */
+export async function queryRows(
+  url: string,
+  query: string,
+  vars: Record<string, string> = {},
+): Promise<string[]> {
+  const args = [url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"];
+  for (const [k, v] of Object.entries(vars)) args.push("-v", `${k}=${v}`);
+  const child = new Deno.Command("psql", { args, stdin: "piped", stdout: "piped", stderr: "piped" })
+    .spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(query));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
+}

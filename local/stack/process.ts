@@ -12,6 +12,8 @@ export interface ManagedProcess {
 export interface SpawnOptions {
   args: string[];
   env?: Record<string, string>;
+  /** Start from an empty environment rather than ours. */
+  clearEnv?: boolean;
   cwd?: string;
   logFile: string;
   /** Postgres shuts down fast on SIGINT; SIGTERM would wait for every client. */
@@ -28,6 +30,7 @@ export async function spawnLogged(
   const child = new Deno.Command(command, {
     args: options.args,
     env: options.env ?? {},
+    clearEnv: options.clearEnv ?? false,
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stdin: "null",
     stdout: "piped",

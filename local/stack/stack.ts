@@ -13,7 +13,7 @@ import {
 } from "./keys.ts";
 import { databaseUrl, psql, startPostgres } from "./postgres.ts";
 import { startPostgrest } from "./postgrest.ts";
-import { type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
+import { DENO, type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
 import { freePort, httpReady, type ManagedProcess, run, spawnLogged, waitFor } from "./process.ts";
 
 export interface StackInfo {
@@ -126,7 +126,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const redirectUri = `${apiUrl}/functions/v1/google-callback`;
     const emulatorUrl = `http://127.0.0.1:${ports.emulator}`;
     log("starting the google emulator");
-    const emulator = await spawnLogged("google-emulator", "node_modules/.bin/deno", {
+    const emulator = await spawnLogged("google-emulator", DENO, {
       args: [
         "run",
         "--quiet",
@@ -147,6 +147,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         redirectUri,
       ],
       env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
+      clearEnv: true,
       logFile: `${logDir}/google-emulator.log`,
     });
     started.push(emulator);

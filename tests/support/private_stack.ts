@@ -7,6 +7,7 @@
 
 import { importJWK, SignJWT } from "jose";
 import { answerConsent } from "../../local/google_emulator/consent_client.ts";
+import { queryRows } from "../../local/stack/postgres.ts";
 import { type Stack, type StackInfo, startStack } from "../../local/stack/stack.ts";
 import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
@@ -98,21 +99,8 @@ export class PrivateStack {
   }
 
   /** Runs SQL as postgres through psql; one text line per row. */
-  async sql(query: string, vars: Record<string, string> = {}): Promise<string[]> {
-    const args = [this.info.db_url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"];
-    for (const [k, v] of Object.entries(vars)) args.push("-v", `${k}=${v}`);
-    const child = new Deno.Command("psql", {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(query));
-    await writer.close();
-    const out = await child.output();
-    if (!out.success) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
+  sql(query: string, vars: Record<string, string> = {}): Promise<string[]> {
+    return queryRows(this.info.db_url, query, vars);
   }
 
   /** `n` fresh users in auth.users, in one statement. */

@@ -8,6 +8,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { importJWK, type JWK, SignJWT } from "jose";
 import { answerConsent } from "../../local/google_emulator/consent_client.ts";
 import { type CallbackAnswer, followCallback } from "./callback.ts";
+import { queryRows } from "../../local/stack/postgres.ts";
 import type { StackInfo } from "../../local/stack/stack.ts";
 
 export interface TestStack extends StackInfo {
@@ -48,17 +49,8 @@ function readStack(): TestStack {
 export const stack: TestStack = readStack();
 
 /** Runs SQL as postgres through psql and returns the rows as text (one line each). */
-export async function sql(query: string, vars: Record<string, string> = {}): Promise<string[]> {
-  const args = [stack.db_url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"];
-  for (const [k, v] of Object.entries(vars)) args.push("-v", `${k}=${v}`);
-  const child = new Deno.Command("psql", { args, stdin: "piped", stdout: "piped", stderr: "piped" })
-    .spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(query));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) throw new Error(`psql failed: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
+export function sql(query: string, vars: Record<string, string> = {}): Promise<string[]> {
+  return queryRows(stack.db_url, query, vars);
 }
 
 export interface TestUser {
