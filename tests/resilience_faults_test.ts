@@ -62,7 +62,7 @@ async function connectedUser(s: PrivateStack, prefix: string) {
 /** A consent given at Google whose callback has not been followed yet. */
 async function consented(s: PrivateStack, user: TestUser, google: string): Promise<URL> {
   const authUrl = await s.connectUrl(user.id);
-  const callbackUrl = await s.consent(authUrl, google);
+  const callbackUrl = await s.consent(authUrl, { email: google });
   remember(`${user.id} flow`, authUrl.searchParams.get("state")!);
   remember(`${user.id} code`, callbackUrl.searchParams.get("code")!);
   return callbackUrl;
@@ -567,7 +567,7 @@ Deno.test({
     assertEquals(await s.pendingFlowCount(user.id), 5, "the user holds at most 5 pending links");
     // The bound is real: the oldest link was dropped, not just hidden.
     const google = googleEmail("bound");
-    const old = await s.callback(await s.consent(firstLink, google));
+    const old = await s.callback(await s.consent(firstLink, { email: google }));
     assertEquals([old.result, old.reason], ["expired", "flow_not_found"], "oldest link dropped");
 
     // Links for users that do not exist start nothing at all.

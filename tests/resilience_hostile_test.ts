@@ -89,7 +89,9 @@ async function getContext(): Promise<Context> {
   const s = await privateStack.get();
   const [user, other] = await s.createUsers(2, "hostile");
   const authUrl = await s.connectUrl(user!.id);
-  const callbackUrl = await s.consent(authUrl, `hostile-${crypto.randomUUID()}@gmail.example`);
+  const callbackUrl = await s.consent(authUrl, {
+    email: `hostile-${crypto.randomUUID()}@gmail.example`,
+  });
   const state = authUrl.searchParams.get("state")!;
   seen.set("state", state);
   seen.set("code", callbackUrl.searchParams.get("code")!);
@@ -183,7 +185,7 @@ function connectCases(ctx: Context): Case[] {
     },
     {
       name: "expired user token",
-      send: async () => asUser(await s.userToken(user.id, -120))(),
+      send: async () => asUser(await s.userToken(user.id, { ttlSeconds: -120 }))(),
       ...unauthorized,
     },
     {

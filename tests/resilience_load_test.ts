@@ -49,7 +49,7 @@ Deno.test({
       const t0 = performance.now();
       try {
         const authUrl = await s.connectUrl(user.id);
-        const callbackUrl = await s.consent(authUrl, google);
+        const callbackUrl = await s.consent(authUrl, { email: google });
         seen.set(`state ${i}`, authUrl.searchParams.get("state")!);
         seen.set(`code ${i}`, callbackUrl.searchParams.get("code")!);
         const answer = await s.callback(callbackUrl);

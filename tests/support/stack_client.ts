@@ -1,0 +1,316 @@
+/**
+ * Everything a test does against one running stack, bound to its StackInfo: SQL, users and their
+ * tokens, calls through the gateway, consent at the emulator, the emulator's test controls, and
+ * the stored rows. tests/support/stack.ts binds one to STACK_FILE's stack; the resilience suite
+ * binds one to each private stack it starts.
+ */
+
+import { importJWK, type JWK, SignJWT } from "jose";
+import { answerConsent } from "../../local/google_emulator/consent_client.ts";
+import { queryRows } from "../../local/stack/postgres.ts";
+import type { StackInfo } from "../../local/stack/stack.ts";
+import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
+import { type CallbackAnswer, followCallback } from "./callback.ts";
+
+export type { CallbackAnswer };
+
+export interface TestUser {
+  id: string;
+  email: string;
+}
+
+export interface EmulatorAccount {
+  email: string;
+  sub: string;
+  refreshTokens: { token: string }[];
+  accessTokens: { token: string }[];
+  latestAccessToken: { token: string } | null;
+}
+
+export interface EmulatorStats {
+  tokenGrants: Record<
+    "authorization_code" | "refresh_token" | "other",
+    { ok: number; error: number }
+  >;
+  faultsServed: Record<"token" | "revoke" | "events", number>;
+  faultsPending: Record<"token" | "revoke" | "events", number>;
+}
+
+export interface DecryptedRow {
+  accessToken: string;
+  refreshToken: string;
+  ciphertexts: { access: string; refresh: string };
+  googleSub: string | null;
+  googleEmail: string | null;
+  lastRefreshError: string | null;
+  leaseId: string | null;
+}
+
+export class StackClient {
+  readonly info: StackInfo;
+  /** The private key that signs user tokens (the local stack's); absent elsewhere. */
+  readonly userSigningJwk: JWK | undefined;
+
+  constructor(info: StackInfo, userSigningJwk?: JWK) {
+    this.info = info;
+    this.userSigningJwk = userSigningJwk;
+  }
+
+  #config: Config | undefined;
+  /** The configuration the stack's functions run with (to decrypt rows, sign states). */
+  get config(): Config {
+    this.#config ??= loadConfig(this.info.function_env);
+    return this.#config;
+  }
+
+  get stackFile(): string {
+    return `${this.info.stack_dir}/stack.json`;
+  }
+
+  /** Runs SQL as postgres through psql; one text line per row. */
+  sql(query: string, vars: Record<string, string> = {}): Promise<string[]> {
+    return queryRows(this.info.db_url, query, vars);
+  }
+
+  /** `n` fresh users in auth.users, in one statement. */
+  async createUsers(n: number, prefix = "user"): Promise<TestUser[]> {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const rows = await this.sql(
+      `insert into auth.users (email)
+         select :'prefix' || '-' || :'tag' || '-' || i || '@example.com'
+         from generate_series(1, ${Math.floor(n)}) i
+       returning id || ' ' || email`,
+      { prefix, tag },
+    );
+    return rows.map((r) => {
+      const [id, email] = r.split(" ");
+      return { id: id!, email: email! };
+    });
+  }
+
+  async createUser(prefix = "user"): Promise<TestUser> {
+    return (await this.createUsers(1, prefix))[0]!;
+  }
+
+  /** A signed-in user's access token, as Supabase Auth issues it (ES256, role authenticated). */
+  async userToken(
+    userId: string,
+    options: { ttlSeconds?: number; role?: string; issuer?: string; audience?: string } = {},
+  ): Promise<string> {
+    const jwk = this.userSigningJwk;
+    if (!jwk) throw new Error("No user signing key: set USER_SIGNING_JWK for this stack");
+    const now = Math.floor(Date.now() / 1000);
+    return await new SignJWT({ role: options.role ?? "authenticated", aal: "aal1" })
+      .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: jwk.kid! })
+      .setIssuer(options.issuer ?? `${this.info.api_url}/auth/v1`)
+      .setSubject(userId)
+      .setAudience(options.audience ?? "authenticated")
+      .setIssuedAt(now)
+      .setExpirationTime(now + (options.ttlSeconds ?? 3600))
+      .sign(await importJWK(jwk, "ES256"));
+  }
+
+  /** Calls a function through the gateway with the service credentials (as the bot does). */
+  callAsService(
+    name: string,
+    init: { method?: string; body?: unknown; query?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const url = new URL(`${this.info.functions_url}/${name}`);
+    for (const [k, v] of Object.entries(init.query ?? {})) url.searchParams.append(k, v);
+    return fetch(url, {
+      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+      headers: {
+        authorization: `Bearer ${this.info.service_role_key}`,
+        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+  }
+
+  /** A function's JSON answer: status and body (`{ code }` for errors). */
+  async callJson(
+    name: string,
+    init: { method?: string; body?: unknown; query?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await this.callAsService(name, init);
+    const text = await res.text();
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { unparsed: text.slice(0, 200) };
+    }
+    return { status: res.status, body };
+  }
+
+  /** The bot asks google-connect for `userId`'s consent URL; throws on anything but 200. */
+  async connectUrl(userId: string, loginHint?: string): Promise<URL> {
+    const { status, body } = await this.callJson("google-connect", {
+      body: { user_id: userId, ...(loginHint ? { login_hint: loginHint } : {}) },
+    });
+    if (status !== 200) throw new Error(`google-connect answered ${status} ${body.code}`);
+    return new URL(body.auth_url as string);
+  }
+
+  /** Answers consent at the emulator; returns the callback URL Google would redirect to. */
+  consent(
+    authUrl: URL,
+    options: { email: string; action?: "allow" | "cancel"; uncheck?: string[] },
+  ): Promise<URL> {
+    return answerConsent(authUrl, options);
+  }
+
+  /** Follows the callback like a browser, without following the 303 to the result page. */
+  callback(url: URL | string, init: RequestInit = {}): Promise<CallbackAnswer> {
+    return followCallback(url, init);
+  }
+
+  /** connect → consent → callback; the callback's answer. */
+  async connectFully(user: TestUser, google = `g-${user.email}`): Promise<CallbackAnswer> {
+    return await this.callback(
+      await this.consent(await this.connectUrl(user.id), { email: google }),
+    );
+  }
+
+  async emulatorControl(path: string, body: unknown = {}): Promise<unknown> {
+    const res = await fetch(`${this.info.google_emulator_url}/__emulator/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`emulator ${path} answered ${res.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  async emulatorGet(path: string): Promise<unknown> {
+    const res = await fetch(`${this.info.google_emulator_url}/__emulator/${path}`);
+    if (!res.ok) throw new Error(`emulator ${path} answered ${res.status}`);
+    return await res.json();
+  }
+
+  /** Queues `count` faults of `kind` at the emulator's `endpoint`. */
+  async fault(
+    endpoint: "token" | "revoke" | "events",
+    kind: "500" | "timeout" | "garbage" | "malformed" | "hang",
+    options: { count?: number; delayMs?: number } = {},
+  ): Promise<void> {
+    await this.emulatorControl("faults", { endpoint, kind, ...options });
+  }
+
+  async clearFaults(): Promise<void> {
+    const res = await fetch(`${this.info.google_emulator_url}/__emulator/faults`, {
+      method: "DELETE",
+    });
+    await res.body?.cancel();
+  }
+
+  async stats(): Promise<EmulatorStats> {
+    return await this.emulatorGet("stats") as EmulatorStats;
+  }
+
+  async account(email: string): Promise<EmulatorAccount> {
+    return await this.emulatorGet(
+      `accounts/tokens?email=${encodeURIComponent(email)}`,
+    ) as EmulatorAccount;
+  }
+
+  /** The stored rows of `userIds` (all of them when omitted), as the database holds them. */
+  async tokenRows(userIds?: string[]): Promise<Map<string, Record<string, unknown>>> {
+    const where = userIds ? `where t.user_id = any (string_to_array(:'ids', ',')::uuid[])` : "";
+    const [json] = await this.sql(
+      `select coalesce(json_agg(row_to_json(t)), '[]') from public.google_calendar_tokens t ${where}`,
+      userIds ? { ids: userIds.join(",") } : {},
+    );
+    const rows = JSON.parse(json ?? "[]") as Record<string, unknown>[];
+    return new Map(rows.map((r) => [r.user_id as string, r]));
+  }
+
+  async tokenRow(userId: string): Promise<Record<string, unknown> | null> {
+    return (await this.tokenRows([userId])).get(userId) ?? null;
+  }
+
+  /** A stored row with its tokens decrypted as the functions would (throws if they don't). */
+  async decrypt(userId: string, row: Record<string, unknown>): Promise<DecryptedRow> {
+    const access = row.access_token as string;
+    const refresh = row.refresh_token as string;
+    return {
+      accessToken: await decryptToken(this.config.encryption, access, {
+        userId,
+        field: "access_token",
+      }),
+      refreshToken: await decryptToken(this.config.encryption, refresh, {
+        userId,
+        field: "refresh_token",
+      }),
+      ciphertexts: { access, refresh },
+      googleSub: row.google_sub as string | null,
+      googleEmail: row.google_email as string | null,
+      lastRefreshError: row.last_refresh_error as string | null,
+      leaseId: row.refresh_lease_id as string | null,
+    };
+  }
+
+  async decryptedRow(userId: string): Promise<DecryptedRow | null> {
+    const row = await this.tokenRow(userId);
+    return row ? await this.decrypt(userId, row) : null;
+  }
+
+  async pendingFlowCount(userId?: string): Promise<number> {
+    const [count] = userId
+      ? await this.sql(
+        "select count(*) from public.google_oauth_pending_flows where user_id = :'id'",
+        { id: userId },
+      )
+      : await this.sql("select count(*) from public.google_oauth_pending_flows");
+    return Number(count);
+  }
+
+  /** The PKCE verifier kept for a state's flow (null once the flow was used). */
+  async verifierOf(jti: string): Promise<string | null> {
+    const [verifier] = await this.sql(
+      "select code_verifier from public.google_oauth_pending_flows where jti = :'jti'",
+      { jti },
+    );
+    return verifier ?? null;
+  }
+
+  /**
+   * A fingerprint of everything a request could change: the token rows, the pending flows and
+   * auth.users. Equal fingerprints before and after a request mean it changed nothing.
+   */
+  async snapshot(): Promise<string> {
+    const [md5] = await this.sql(`select md5(
+      coalesce((select string_agg(t::text, '|' order by t.user_id)
+                from public.google_calendar_tokens t), '') || '#' ||
+      coalesce((select string_agg(f::text, '|' order by f.jti)
+                from public.google_oauth_pending_flows f), '') || '#' ||
+      coalesce((select string_agg(u::text, '|' order by u.id) from auth.users u), ''))`);
+    return md5!;
+  }
+
+  /** Everything every function process of this stack has printed so far. */
+  async functionLogs(): Promise<string> {
+    let all = "";
+    for (const { log_file } of Object.values(this.info.functions)) {
+      all += await Deno.readTextFile(log_file).catch(() => "");
+    }
+    return all;
+  }
+
+  /** The stack's own secrets, which no function may ever print. */
+  secrets(): Record<string, string> {
+    const env = this.info.function_env;
+    return {
+      "client secret": env.GOOGLE_CLIENT_SECRET!,
+      "service key": this.info.service_role_key,
+      "anon key": this.info.anon_key,
+      "state secret": env.OAUTH_STATE_SECRET!,
+      "encryption key": env.TOKEN_ENCRYPTION_KEY!,
+      "encryption key material": env.TOKEN_ENCRYPTION_KEY!.split(":")[1]!,
+      "jwt secret": this.info.jwt_secret,
+      ...(this.userSigningJwk?.d ? { "user signing key": this.userSigningJwk.d } : {}),
+    };
+  }
+}
