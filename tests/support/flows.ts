@@ -10,15 +10,16 @@ import { STATE_TYP } from "../../supabase/functions/_shared/oauth_state.ts";
 import { assertEquals } from "./assert.ts";
 import {
   callback,
+  client,
   connectUrl,
   consent,
   createUser,
-  emulatorGet,
   sql,
   stack,
   type TestUser,
   tokenRow,
 } from "./stack.ts";
+import type { EmulatorAccount } from "./stack_client.ts";
 
 /** The configuration the deployed functions run with. */
 export const config: Config = loadConfig(stack.function_env);
@@ -29,16 +30,8 @@ export function googleEmail(prefix = "g"): string {
 }
 
 /** What the emulator issued to one Google account. */
-export interface EmulatorAccount {
-  email: string;
-  sub: string;
-  refreshTokens: { token: string }[];
-  accessTokens: { token: string }[];
-  latestAccessToken: { token: string } | null;
-}
-
-export async function emulatorAccount(email: string): Promise<EmulatorAccount> {
-  return await emulatorGet(`accounts/tokens?email=${encodeURIComponent(email)}`) as EmulatorAccount;
+export function emulatorAccount(email: string): Promise<EmulatorAccount> {
+  return client.account(email);
 }
 
 /** The stored row with its tokens decrypted as the functions would. */
