@@ -47,15 +47,21 @@ export function createAccessTokenProvider(
   const fresh = (row: CalendarTokens) =>
     row.expiresAt === null || row.expiresAt.getTime() - Date.now() > marginMs;
 
-  const usable = (row: CalendarTokens | null): GoogleAccessToken => {
+  /** The row, if it can give a calendar token at all; otherwise the typed error. */
+  const usable = (row: CalendarTokens | null): CalendarTokens => {
     if (!row) {
       throw new AppError("google_not_connected", "This user has not connected Google Calendar.");
     }
     if (!hasCalendarScope(row.scopes)) {
       throw new AppError("google_scope_missing", "Calendar access was not granted.");
     }
-    return { accessToken: row.accessToken, expiresAt: row.expiresAt, scopes: row.scopes };
+    return row;
   };
+  const tokenOf = (row: CalendarTokens): GoogleAccessToken => ({
+    accessToken: row.accessToken,
+    expiresAt: row.expiresAt,
+    scopes: row.scopes,
+  });
 
   async function acquireLease(userId: string, leaseId: string): Promise<boolean> {
     const { data, error } = await deps.db.rpc("google_token_acquire_refresh_lease", {
@@ -80,16 +86,15 @@ export function createAccessTokenProvider(
 
   /** Holds the lease: re-reads, refreshes at Google, persists, and always lets go. */
   async function refreshHoldingLease(userId: string, leaseId: string): Promise<GoogleAccessToken> {
-    const row = await deps.tokens.get(userId);
-    const current = usable(row);
-    if (fresh(row!)) {
+    const row = usable(await deps.tokens.get(userId));
+    if (fresh(row)) {
       // Another process refreshed between our read and the lease.
       await deps.tokens.releaseLease(userId, leaseId);
-      return current;
+      return tokenOf(row);
     }
     let refreshed;
     try {
-      refreshed = await refreshWithRetries(row!.refreshToken);
+      refreshed = await refreshWithRetries(row.refreshToken);
     } catch (error) {
       if (isAppError(error, "google_reconnect_required")) {
         // Revoked, expired, or over Google's limit: the stored grant is dead for good.
@@ -106,7 +111,7 @@ export function createAccessTokenProvider(
         })
         : app;
     }
-    const scopes = refreshed.scopes.length > 0 ? refreshed.scopes : row!.scopes;
+    const scopes = refreshed.scopes.length > 0 ? refreshed.scopes : row.scopes;
     if (!hasCalendarScope(scopes)) {
       await deps.tokens.releaseLease(userId, leaseId, "google_scope_missing");
       throw new AppError("google_scope_missing", "Calendar access is no longer granted.");
@@ -125,9 +130,8 @@ export function createAccessTokenProvider(
   async function obtain(userId: string): Promise<GoogleAccessToken> {
     const deadline = Date.now() + (leaseSeconds + 5) * 1000;
     for (;;) {
-      const row = await deps.tokens.get(userId);
-      const current = usable(row);
-      if (fresh(row!)) return current;
+      const row = usable(await deps.tokens.get(userId));
+      if (fresh(row)) return tokenOf(row);
       const leaseId = crypto.randomUUID();
       if (await acquireLease(userId, leaseId)) return await refreshHoldingLease(userId, leaseId);
       // Someone else is refreshing: wait for their result (or for their lease to lapse).
