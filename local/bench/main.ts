@@ -710,36 +710,29 @@ async function benchMemory(
     const port = freePort();
     const base = `http://127.0.0.1:${port}/functions/v1/${name}`;
     const service = env.serviceHeaders;
-    const jobs: Step[][] = name === "google-connect" || name === "bench-baseline-insert"
-      ? ctx.idleUsers.map((id) => [{
-        url: base,
-        method: "POST",
-        headers: service,
-        body: JSON.stringify({ user_id: id }),
-        expect: [200],
-      }])
-      : name === "google-disconnect"
-      ? ctx.idleUsers.map((id) => [{
-        url: base,
-        method: "POST",
-        headers: service,
-        body: JSON.stringify({ user_id: id }),
-        expect: [200],
-      }])
-      : name === "google-callback"
-      // Replayed links (already used): state verified, pending flow looked up, "expired".
-      ? ctx.usedCallbackUrls.map((u) => [{
-        url: base + new URL(u).search,
-        expect: [303],
-        expectHeader: ["location", "result=expired"] as [string, string],
-      }])
-      : name === "bench-empty"
-      ? [[{ url: base, expect: [200] }]]
-      : [[{
-        url: `${base}?user_id=${ctx.connectedUser}`,
-        headers: { authorization: service.authorization! },
-        expect: [200],
-      }]];
+    const jobs: Step[][] =
+      name === "google-connect" || name === "bench-baseline-insert" || name === "google-disconnect"
+        ? ctx.idleUsers.map((id) => [{
+          url: base,
+          method: "POST",
+          headers: service,
+          body: JSON.stringify({ user_id: id }),
+          expect: [200],
+        }])
+        : name === "google-callback"
+        // Replayed links (already used): state verified, pending flow looked up, "expired".
+        ? ctx.usedCallbackUrls.map((u) => [{
+          url: base + new URL(u).search,
+          expect: [303],
+          expectHeader: ["location", "result=expired"] as [string, string],
+        }])
+        : name === "bench-empty"
+        ? [[{ url: base, expect: [200] }]]
+        : [[{
+          url: `${base}?user_id=${ctx.connectedUser}`,
+          headers: { authorization: service.authorization! },
+          expect: [200],
+        }]];
     const t0 = performance.now();
     const child = spawnFunction(env, entry, port);
     try {
