@@ -94,3 +94,23 @@ Deno.test("loadConfig() takes exact origins for CORS and refuses a wildcard", as
     assert(found.some((p) => p.startsWith("ALLOWED_ORIGINS")), bad);
   }
 });
+
+Deno.test("loadConfig() takes Auth's issuer and JWKS URL from AUTH_* names `secrets set` accepts", async () => {
+  const defaults = loadConfig(VALID);
+  assertEquals(defaults.auth.issuer, "https://abc.supabase.co/auth/v1");
+  assertEquals(defaults.auth.jwksUrl.href, "https://abc.supabase.co/auth/v1/.well-known/jwks.json");
+  const local = loadConfig({
+    ...VALID,
+    AUTH_ISSUER: "http://127.0.0.1:54321/auth/v1",
+    AUTH_JWKS_URL: "https://auth.example/jwks.json",
+  });
+  assertEquals(local.auth.issuer, "http://127.0.0.1:54321/auth/v1");
+  assertEquals(local.auth.jwksUrl.href, "https://auth.example/jwks.json");
+  const found = await problems({
+    ...VALID,
+    AUTH_ISSUER: "nope",
+    AUTH_JWKS_URL: "http://x.example",
+  });
+  assert(found.some((p) => p.startsWith("AUTH_ISSUER is not a URL")), found.join("; "));
+  assert(found.some((p) => p.startsWith("AUTH_JWKS_URL must be https")), found.join("; "));
+});

@@ -127,9 +127,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push("HTTP_TIMEOUT_MS must be a whole number of milliseconds from 100 to 60000");
   }
 
+  // Not SUPABASE_*: `supabase secrets set` and `functions serve` skip names Supabase reserves.
+  const authIssuerValue = optional("AUTH_ISSUER");
+  const authIssuer = authIssuerValue
+    ? checkUrl("AUTH_ISSUER", authIssuerValue, problems)
+    : `${supabaseUrl}/auth/v1`;
+  const jwksUrlValue = optional("AUTH_JWKS_URL");
+  const jwksUrl = jwksUrlValue
+    ? checkUrl("AUTH_JWKS_URL", jwksUrlValue, problems)
+    : `${supabaseUrl}/auth/v1/.well-known/jwks.json`;
+
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const authIssuer = optional("SUPABASE_AUTH_ISSUER") ?? `${supabaseUrl}/auth/v1`;
   const google = oauthBaseUrl
     ? {
       issuer: oauthBaseUrl,
@@ -144,9 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     serviceCredentials,
     auth: {
       issuer: authIssuer,
-      jwksUrl: new URL(
-        optional("SUPABASE_JWKS_URL") ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
-      ),
+      jwksUrl: new URL(jwksUrl),
     },
     google: {
       clientId,
