@@ -7,10 +7,17 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { sql, stack } from "./support/stack.ts";
 import type { StackInfo } from "../local/stack/stack.ts";
 
-async function startCli(dir: string): Promise<{ child: Deno.ChildProcess; info: StackInfo }> {
+function cliArgs(dir: string, extra: string[] = []): string[] {
+  return ["run", "--allow-all", "local/stack/main.ts", "--dir", dir, "--ports", "auto", ...extra];
+}
+
+async function startCli(
+  dir: string,
+  extra: string[] = [],
+): Promise<{ child: Deno.ChildProcess; info: StackInfo }> {
   await Deno.remove(`${dir}/stack.json`).catch(() => {});
   const child = new Deno.Command("node_modules/.bin/deno", {
-    args: ["run", "--allow-all", "local/stack/main.ts", "--dir", dir, "--ports", "auto"],
+    args: cliArgs(dir, extra),
     stdin: "null",
     stdout: "piped",
     stderr: "null",
@@ -93,6 +100,52 @@ Deno.test({
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
+});
+
+Deno.test({
+  name: "local stack: npm start takes supabase/functions/.env over its generated values",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ dir: ".local", prefix: "env-file-test-" });
+    try {
+      const envFile = `${dir}/functions.env`;
+      await Deno.writeTextFile(
+        envFile,
+        "HTTP_TIMEOUT_MS=4321\nSUPABASE_URL=https://not-local.example\nMY_OWN_SETTING='kept'\n",
+      );
+      const { child, info } = await startCli(dir, ["--env-file", envFile]);
+      child.kill("SIGINT");
+      assert((await child.status).success, "Ctrl-C exits cleanly");
+      assertEquals(info.function_env.HTTP_TIMEOUT_MS, "4321");
+      assertEquals(info.function_env.MY_OWN_SETTING, "kept");
+      assertEquals(info.function_env.SUPABASE_URL, info.api_url, "SUPABASE_* is the stack's");
+      assert(info.function_env.OAUTH_STATE_SECRET!.length >= 32, "the rest is generated");
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test("local stack: a bad value in the .env file stops npm start with the variable named", async () => {
+  const dir = await Deno.makeTempDir({ dir: ".local", prefix: "env-file-test-" });
+  try {
+    const envFile = `${dir}/functions.env`;
+    await Deno.writeTextFile(envFile, "OAUTH_STATE_SECRET=too-short\n");
+    const out = await new Deno.Command("node_modules/.bin/deno", {
+      args: cliArgs(dir, ["--env-file", envFile]),
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 1, stderr);
+    assert(stderr.includes("OAUTH_STATE_SECRET must be at least 32 bytes"), stderr);
+    assert(stderr.includes(envFile), stderr);
+    assert(!stderr.includes("too-short"), "the value itself is not printed");
+    const pids = await Deno.stat(`${dir}/pids.json`).then(() => true, () => false);
+    assert(!pids, "everything it had started was stopped");
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 });
 
 Deno.test("local stack: the gateway serves the JWKS with the user-token key and no private part", async () => {

@@ -2,9 +2,12 @@
  * `npm start`: brings the local stack up, prints its status and a consent link to try, and
  * stops everything on Ctrl-C.
  *
- * Flags: --dir <folder> (default .local), --ports fixed|auto (default fixed, like supabase start).
+ * Flags: --dir <folder> (default .local), --ports fixed|auto (default fixed, like supabase start),
+ * --env-file <path>: the functions' variables (npm start passes supabase/functions/.env; a
+ * missing file is fine, every variable it does not set gets a generated local value).
  */
 
+import { EnvFileError, readEnvFile } from "./env_file.ts";
 import { type StackInfo, startStack } from "./stack.ts";
 import { createUser, userIdByEmail } from "./users.ts";
 
@@ -19,12 +22,32 @@ if (ports !== "fixed" && ports !== "auto") {
   Deno.exit(2);
 }
 
+const envFilePath = flag("env-file", "");
+let envFile: { path: string; env: Record<string, string> } | undefined;
+try {
+  const env = envFilePath ? await readEnvFile(envFilePath) : null;
+  if (env) envFile = { path: envFilePath, env };
+} catch (error) {
+  if (!(error instanceof EnvFileError)) throw error;
+  console.error(error.message);
+  Deno.exit(1);
+}
+
 const startedAt = performance.now();
-const stack = await startStack({
-  dir: flag("dir", Deno.env.get("STACK_DIR") ?? ".local"),
-  ports,
-  log: (line) => console.error(`  ${line}`),
-});
+let stack: Awaited<ReturnType<typeof startStack>>;
+try {
+  stack = await startStack({
+    dir: flag("dir", Deno.env.get("STACK_DIR") ?? ".local"),
+    ports,
+    ...(envFile ? { envFile } : {}),
+    log: (line) => console.error(`  ${line}`),
+  });
+} catch (error) {
+  // A mistake in the .env file is the developer's to fix: the message, not a stack trace.
+  if (!(error instanceof EnvFileError)) throw error;
+  console.error(`\nThe local stack did not start: ${error.message}`);
+  Deno.exit(1);
+}
 
 let stopping = false;
 async function shutdown(): Promise<void> {
@@ -52,6 +75,7 @@ function printStatus(info: StackInfo, ms: number): void {
     ["JWKS URL", info.jwks_url],
     ["DB URL", info.db_url],
     ["Google emulator", info.google_emulator_url],
+    ["Google", googleTarget(info)],
     ["Redirect URI", info.google_redirect_uri],
     ["anon key", info.anon_key],
     ["service_role key", info.service_role_key],
@@ -63,6 +87,18 @@ function printStatus(info: StackInfo, ms: number): void {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(`\nLocal stack is running (started in ${(ms / 1000).toFixed(1)} s).\n`);
   for (const [k, v] of rows) console.log(`  ${k.padStart(width)}: ${v}`);
+}
+
+function googleTarget(info: StackInfo): string {
+  const env = info.function_env;
+  const source = envFile ? `${envFile.path} for the variables it sets, generated values else` : "";
+  if (env.GOOGLE_OAUTH_BASE_URL === info.google_emulator_url) {
+    return `the local emulator${source ? `; ${source}` : " (no .env: all values generated)"}`;
+  }
+  return `${
+    env.GOOGLE_OAUTH_BASE_URL ?? "accounts.google.com"
+  } with client ${env.GOOGLE_CLIENT_ID}` +
+    ` from ${envFile?.path}: register the Redirect URI above in that client`;
 }
 
 /** Does what the bot does: asks google-connect for a demo user's consent link. */

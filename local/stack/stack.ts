@@ -11,6 +11,8 @@ import {
   publicJwk,
   type StackSecrets,
 } from "./keys.ts";
+import { ConfigError, loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { EnvFileError, mergeFunctionEnv } from "./env_file.ts";
 import { databaseUrl, psql, startPostgres } from "./postgres.ts";
 import { startPostgrest } from "./postgrest.ts";
 import { DENO, type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
@@ -63,6 +65,8 @@ export interface StackOptions {
   extraFunctionDirs?: string[];
   /** Extra or overriding variables for every function (e.g. a short HTTP_TIMEOUT_MS in tests). */
   functionEnv?: Record<string, string>;
+  /** The variables of `supabase/functions/.env` (`npm start`), merged by mergeFunctionEnv. */
+  envFile?: { path: string; env: Record<string, string> };
   log?: (line: string) => void;
 }
 
@@ -161,7 +165,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const anonKey = await apiKey(secrets, "anon");
     const serviceRoleKey = await apiKey(secrets, "service_role");
-    const functionEnv: Record<string, string> = {
+    const generatedEnv: Record<string, string> = {
       SUPABASE_URL: apiUrl,
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
@@ -174,8 +178,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       GOOGLE_RESULT_PAGE_URL: `${apiUrl}/google-calendar/result`,
       OAUTH_STATE_SECRET: secrets.oauth_state_secret,
       TOKEN_ENCRYPTION_KEY: secrets.token_encryption_key,
-      ...options.functionEnv,
     };
+    let functionEnv = { ...generatedEnv, ...options.functionEnv };
+    if (options.envFile) {
+      const merged = mergeFunctionEnv(generatedEnv, options.envFile.env);
+      for (const note of merged.notes) log(`${options.envFile.path}: ${note}`);
+      functionEnv = { ...merged.env, ...options.functionEnv };
+    }
+    // Fail here, naming the variable, rather than as a function that will not boot.
+    try {
+      loadConfig(functionEnv);
+    } catch (error) {
+      if (!(error instanceof ConfigError) || !options.envFile) throw error;
+      throw new EnvFileError(`${error.message}\n(check ${options.envFile.path})`);
+    }
 
     const functions = new Map<string, FunctionServer>();
     const functionDirs = ["supabase/functions", ...(options.extraFunctionDirs ?? [])];

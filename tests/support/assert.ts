@@ -41,3 +41,21 @@ export async function assertRejects(
   }
   throw new AssertionError(message);
 }
+
+export function assertThrows<E extends Error>(
+  fn: () => unknown,
+  // deno-lint-ignore no-explicit-any
+  type: new (...args: any[]) => E,
+  includes?: string,
+): E {
+  try {
+    fn();
+  } catch (error) {
+    if (!(error instanceof type)) throw new AssertionError(`expected ${type.name}, got ${error}`);
+    if (includes && !error.message.includes(includes)) {
+      throw new AssertionError(`expected "${includes}" in: ${error.message}`);
+    }
+    return error;
+  }
+  throw new AssertionError(`expected ${type.name} to be thrown`);
+}

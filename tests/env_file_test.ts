@@ -1,0 +1,117 @@
+/**
+ * supabase/functions/.env: the example lists every variable the functions read, and `npm start`
+ * merges a developer's file over its generated values without taking what Supabase owns.
+ */
+
+import { loadConfig } from "../supabase/functions/_shared/config.ts";
+import { EnvFileError, mergeFunctionEnv, parseEnvFile } from "../local/stack/env_file.ts";
+import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+
+const EXAMPLE = "supabase/functions/.env.example";
+
+/** Every name the functions' configuration reads, found by watching loadConfig read them. */
+function namesReadByConfig(): Set<string> {
+  const seen = new Set<string>();
+  // A valid configuration, so that no early failure hides the optional names.
+  const valid: Record<string, string> = {
+    SUPABASE_URL: "https://abc.supabase.co",
+    SUPABASE_SERVICE_ROLE_KEY: "service",
+    GOOGLE_CLIENT_ID: "id",
+    GOOGLE_CLIENT_SECRET: "secret",
+    GOOGLE_REDIRECT_URI: "https://abc.supabase.co/functions/v1/google-callback",
+    OAUTH_STATE_SECRET: "s".repeat(32),
+    TOKEN_ENCRYPTION_KEY: `k1:${"A".repeat(43)}`,
+  };
+  loadConfig(
+    new Proxy(valid, {
+      get(target, name) {
+        if (typeof name === "string") seen.add(name);
+        return typeof name === "string" ? target[name] : undefined;
+      },
+    }),
+  );
+  return seen;
+}
+
+Deno.test(".env.example: sets every variable the functions read, except Supabase's own", async () => {
+  const text = await Deno.readTextFile(EXAMPLE);
+  const listed = new Set([...text.matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+  const read = namesReadByConfig();
+  assert(read.size >= 15, `loadConfig was observed reading ${[...read].join(", ")}`);
+  for (const name of read) {
+    if (name.startsWith("SUPABASE_")) {
+      assert(!listed.has(name), `${name} is Supabase's; secrets set would skip it`);
+      assert(text.includes(name), `${name} is mentioned as set by Supabase`);
+    } else {
+      assert(listed.has(name), `${name} is in ${EXAMPLE}`);
+    }
+  }
+  for (const name of listed) {
+    assert(read.has(name), `${EXAMPLE} lists ${name}, which nothing reads`);
+  }
+  // Nothing real in the example: every value is empty.
+  assertEquals(Object.keys(parseEnvFile(text, EXAMPLE)), []);
+});
+
+Deno.test(".env: parsed like dotenv (comments, export, quotes); a bad line names its number", () => {
+  const env = parseEnvFile(
+    [
+      "# comment",
+      "",
+      "A=plain # trailing comment",
+      "export B = 'single # kept'",
+      'C="line\\nbreak"',
+      "D=",
+      "E=a=b",
+    ].join("\n"),
+    "x.env",
+  );
+  assertEquals(env, { A: "plain", B: "single # kept", C: "line\nbreak", E: "a=b" });
+  const error = assertThrows(() => parseEnvFile("A=1\nnot a line\n", "x.env"), EnvFileError);
+  assertEquals(error.message, "x.env:2: expected NAME=value");
+  assertThrows(() => parseEnvFile('A="open', "x.env"), EnvFileError, "closing");
+});
+
+const GENERATED = {
+  SUPABASE_URL: "http://127.0.0.1:54321",
+  GOOGLE_CLIENT_ID: "local-dev-client",
+  GOOGLE_CLIENT_SECRET: "local-secret",
+  GOOGLE_OAUTH_BASE_URL: "http://127.0.0.1:54324",
+  GOOGLE_API_BASE_URL: "http://127.0.0.1:54324",
+  GOOGLE_REDIRECT_URI: "http://127.0.0.1:54321/functions/v1/google-callback",
+  OAUTH_STATE_SECRET: "generated-state-secret",
+};
+
+Deno.test(".env over npm start's values: the file wins, except SUPABASE_* and the redirect URI", () => {
+  const { env, notes } = mergeFunctionEnv(GENERATED, {
+    OAUTH_STATE_SECRET: "from-file",
+    HTTP_TIMEOUT_MS: "2500",
+    SUPABASE_URL: "https://elsewhere.example",
+    GOOGLE_REDIRECT_URI: "https://abc.supabase.co/functions/v1/google-callback",
+    GOOGLE_OAUTH_BASE_URL: "https://emulator.example",
+  });
+  assertEquals(env.OAUTH_STATE_SECRET, "from-file");
+  assertEquals(env.HTTP_TIMEOUT_MS, "2500");
+  assertEquals(env.SUPABASE_URL, GENERATED.SUPABASE_URL);
+  assertEquals(env.GOOGLE_REDIRECT_URI, GENERATED.GOOGLE_REDIRECT_URI);
+  // No client of its own in the file: the emulator's client and endpoints stay together.
+  assertEquals(env.GOOGLE_OAUTH_BASE_URL, GENERATED.GOOGLE_OAUTH_BASE_URL);
+  assertEquals(notes.length, 3);
+  assert(notes.every((n) => n.includes("skipped")), notes.join("; "));
+});
+
+Deno.test(".env with a Google client: real Google's endpoints unless the file names others", () => {
+  const { env } = mergeFunctionEnv(GENERATED, {
+    GOOGLE_CLIENT_ID: "real.apps.googleusercontent.com",
+    GOOGLE_CLIENT_SECRET: "real-secret",
+  });
+  assertEquals(env.GOOGLE_CLIENT_ID, "real.apps.googleusercontent.com");
+  assertEquals(env.GOOGLE_CLIENT_SECRET, "real-secret");
+  assertEquals(env.GOOGLE_OAUTH_BASE_URL, undefined);
+  assertEquals(env.GOOGLE_API_BASE_URL, undefined);
+  assertThrows(
+    () => mergeFunctionEnv(GENERATED, { GOOGLE_CLIENT_ID: "real.apps.googleusercontent.com" }),
+    EnvFileError,
+    "GOOGLE_CLIENT_SECRET",
+  );
+});
