@@ -75,7 +75,8 @@ async function pump(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Prom
 export async function run(
   command: string,
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string; stdoutOnly?: boolean } =
+    {},
 ): Promise<string> {
   const child = new Deno.Command(command, {
     args,
@@ -91,11 +92,12 @@ export async function run(
     await writer.close();
   }
   const out = await child.output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const stdout = new TextDecoder().decode(out.stdout);
+  const text = stdout + new TextDecoder().decode(out.stderr);
   if (!out.success) {
     throw new Error(`${command} ${args.join(" ")} failed (exit ${out.code}):\n${text}`);
   }
-  return text;
+  return options.stdoutOnly ? stdout : text;
 }
 
 /** Asks the kernel for a free TCP port on 127.0.0.1. */

@@ -4,11 +4,10 @@
  * within a process by sharing the promise, across processes by a lease in the database.
  */
 
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { AppError, describeForLog, isAppError } from "./errors.ts";
 import { type GoogleOAuth, hasCalendarScope } from "./google_oauth.ts";
 import { getServices } from "./services.ts";
-import { databaseError } from "./supabase_admin.ts";
+import { type AdminClient, databaseError } from "./supabase_admin.ts";
 import type { CalendarTokens, TokenStore } from "./token_store.ts";
 
 export interface GoogleAccessToken {
@@ -34,7 +33,7 @@ export interface AccessTokenProvider {
 }
 
 export function createAccessTokenProvider(
-  deps: { db: SupabaseClient; tokens: TokenStore; google: GoogleOAuth },
+  deps: { db: AdminClient; tokens: TokenStore; google: GoogleOAuth },
   options: AccessTokenOptions = {},
 ): AccessTokenProvider {
   const marginMs = options.marginMs ?? 60_000;

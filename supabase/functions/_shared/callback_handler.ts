@@ -5,20 +5,20 @@
  * HTML as plain text) or, without one, gets a short plain-text answer.
  */
 
-import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Config } from "./config.ts";
 import { AppError, describeForLog, type ErrorCode, toAppError } from "./errors.ts";
 import { type GoogleOAuth, hasCalendarScope } from "./google_oauth.ts";
 import { SECURITY_HEADERS } from "./http.ts";
 import { importStateKey, type StateKey, verifyState } from "./oauth_state.ts";
 import { consumeFlow } from "./pending_flows.ts";
+import type { AdminClient } from "./supabase_admin.ts";
 import type { TokenStore } from "./token_store.ts";
 
 export type ConsentResult = "connected" | "denied" | "partial" | "expired" | "error";
 
 export interface CallbackDeps {
   config: Config;
-  db: SupabaseClient;
+  db: AdminClient;
   google: GoogleOAuth;
   tokens: TokenStore;
 }

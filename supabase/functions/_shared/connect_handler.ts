@@ -12,12 +12,12 @@ import { errorResponse, jsonResponse } from "./http.ts";
 import { importStateKey, signState } from "./oauth_state.ts";
 import { beginFlow } from "./pending_flows.ts";
 import { checkLoginHint, readUserRequest } from "./request_input.ts";
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { AdminClient } from "./supabase_admin.ts";
 
 export interface ConnectDeps {
   config: Config;
   callers: CallerVerifier;
-  db: SupabaseClient;
+  db: AdminClient;
   google: GoogleOAuth;
 }
 

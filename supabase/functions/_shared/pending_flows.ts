@@ -1,15 +1,14 @@
 /** Pending consent flows: the PKCE verifier kept server side, keyed by the state's jti. */
 
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { AppError } from "./errors.ts";
-import { databaseError } from "./supabase_admin.ts";
+import { type AdminClient, databaseError } from "./supabase_admin.ts";
 
 /**
  * Records a new flow in one round trip (see google_oauth_begin_flow): fails with `user_not_found`
  * for an unknown user; says whether a refresh token is already held for the user.
  */
 export async function beginFlow(
-  db: SupabaseClient,
+  db: AdminClient,
   flow: { userId: string; jti: string; codeVerifier: string; expiresAt: Date; maxPending: number },
 ): Promise<{ hasRefreshToken: boolean }> {
   const { data, error } = await db.rpc("google_oauth_begin_flow", {
@@ -30,7 +29,7 @@ export async function beginFlow(
  * same state exactly one gets the verifier. Null when it was already used or never existed.
  */
 export async function consumeFlow(
-  db: SupabaseClient,
+  db: AdminClient,
   flow: { jti: string; userId: string },
 ): Promise<{ codeVerifier: string; expiresAt: Date } | null> {
   const { data, error } = await db
@@ -40,6 +39,6 @@ export async function consumeFlow(
     .eq("user_id", flow.userId)
     .select("code_verifier, expires_at");
   if (error) throw databaseError(error);
-  const row = data?.[0] as { code_verifier: string; expires_at: string } | undefined;
+  const row = data?.[0];
   return row ? { codeVerifier: row.code_verifier, expiresAt: new Date(row.expires_at) } : null;
 }

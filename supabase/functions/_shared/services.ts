@@ -1,17 +1,16 @@
 /** Builds, once per process, what the handlers depend on from the validated configuration. */
 
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { type AccessTokenProvider, createAccessTokenProvider } from "./access_token.ts";
 import { type CallerVerifier, createCallerVerifier } from "./caller_auth.ts";
 import { type Config, getConfig } from "./config.ts";
 import { createGoogleOAuth, type GoogleOAuth } from "./google_oauth.ts";
-import { createAdminClient } from "./supabase_admin.ts";
+import { type AdminClient, createAdminClient } from "./supabase_admin.ts";
 import { createTokenStore, type TokenStore } from "./token_store.ts";
 
 export interface Services {
   config: Config;
   callers: CallerVerifier;
-  db: SupabaseClient;
+  db: AdminClient;
   google: GoogleOAuth;
   tokens: TokenStore;
   accessTokens: AccessTokenProvider;

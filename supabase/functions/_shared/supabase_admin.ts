@@ -4,13 +4,17 @@
  */
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "./database.types.ts";
 import { AppError } from "./errors.ts";
+
+/** Typed with the generated schema: a renamed column or RPC argument fails `deno check`. */
+export type AdminClient = SupabaseClient<Database>;
 
 export function createAdminClient(
   supabaseUrl: string,
   options: { key: string; timeoutMs: number },
-): SupabaseClient {
-  return createClient(supabaseUrl, options.key, {
+): AdminClient {
+  return createClient<Database>(supabaseUrl, options.key, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: { fetch: fetchWithTimeout(options.timeoutMs) },
     // postgrest-js retries reads (GET) on network errors, timeouts and 503s, three times with

@@ -3,10 +3,10 @@
  * encrypted at rest, through PostgREST with the functions' own service credentials.
  */
 
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Tables, TablesUpdate } from "./database.types.ts";
 import { AppError } from "./errors.ts";
 import { getServices } from "./services.ts";
-import { databaseError } from "./supabase_admin.ts";
+import { type AdminClient, databaseError } from "./supabase_admin.ts";
 import { decryptToken, encryptToken, type Keyring, TokenDecryptError } from "./token_crypto.ts";
 
 export const TOKENS_TABLE = "google_calendar_tokens";
@@ -59,23 +59,24 @@ export interface TokenStore {
   releaseLease(userId: string, leaseId: string, failure?: string): Promise<void>;
 }
 
-interface TokenRow {
-  user_id: string;
-  access_token: string;
-  refresh_token: string;
-  token_expiry: string | null;
-  scopes: string[] | null;
-  google_sub: string | null;
-  google_email: string | null;
-  updated_at: string | null;
-  last_refresh_at: string | null;
-  last_refresh_error: string | null;
-}
+type TokenRow = Pick<
+  Tables<"google_calendar_tokens">,
+  | "user_id"
+  | "access_token"
+  | "refresh_token"
+  | "token_expiry"
+  | "scopes"
+  | "google_sub"
+  | "google_email"
+  | "updated_at"
+  | "last_refresh_at"
+  | "last_refresh_error"
+>;
 
 const COLUMNS = "user_id, access_token, refresh_token, token_expiry, scopes, google_sub, " +
   "google_email, updated_at, last_refresh_at, last_refresh_error";
 
-export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenStore {
+export function createTokenStore(db: AdminClient, keyring: Keyring): TokenStore {
   const store: TokenStore = {
     async get(userId) {
       const { data, error } = await db.from(TOKENS_TABLE).select(COLUMNS).eq("user_id", userId)
@@ -168,7 +169,7 @@ export function createTokenStore(db: SupabaseClient, keyring: Keyring): TokenSto
 
     async saveRefreshed(userId, tokens) {
       const now = new Date().toISOString();
-      const update: Record<string, unknown> = {
+      const update: TablesUpdate<"google_calendar_tokens"> = {
         access_token: await encryptToken(keyring, tokens.accessToken, {
           userId,
           field: "access_token",
