@@ -1,0 +1,58 @@
+/**
+ * The README stays true to the code: its TypeScript snippets type-check against the shared
+ * modules and supabase-js as pinned, and its configuration table names every variable.
+ */
+
+import { assert } from "./support/assert.ts";
+
+const README = await Deno.readTextFile("README.md");
+const CHECK_DIR = ".local/readme-check";
+
+/** The ```ts blocks of the README, in order. */
+function typescriptBlocks(): string[] {
+  return [...README.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+async function typeCheck(file: string, code: string): Promise<void> {
+  await Deno.writeTextFile(file, code);
+  const out = await new Deno.Command("node_modules/.bin/deno", {
+    args: ["check", "--config", "deno.json", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const errors = new TextDecoder().decode(out.stderr);
+  assert(out.success, `${file} does not type-check:\n${errors}`);
+}
+
+Deno.test("README: the Edge Function snippet type-checks against supabase/functions/_shared", async () => {
+  const snippet = typescriptBlocks().find((b) => b.includes("../_shared/access_token.ts"));
+  assert(snippet, "the README shows a function using getGoogleAccessToken");
+  // Beside a link to the real _shared folder, so its relative imports resolve as in a deploy.
+  await Deno.mkdir(`${CHECK_DIR}/example-function`, { recursive: true });
+  await Deno.remove(`${CHECK_DIR}/_shared`).catch(() => {});
+  await Deno.symlink(await Deno.realPath("supabase/functions/_shared"), `${CHECK_DIR}/_shared`);
+  await typeCheck(`${CHECK_DIR}/example-function/index.ts`, snippet);
+});
+
+Deno.test("README: the bot's TypeScript snippet type-checks with the pinned supabase-js", async () => {
+  const snippet = typescriptBlocks().find((b) => b.includes('functions.invoke("google-connect"'));
+  assert(snippet, "the README shows the bot calling google-connect with supabase-js");
+  await Deno.mkdir(CHECK_DIR, { recursive: true });
+  await typeCheck(`${CHECK_DIR}/bot.ts`, snippet);
+});
+
+Deno.test("README: the configuration table names every variable of .env.example", async () => {
+  const example = await Deno.readTextFile("supabase/functions/.env.example");
+  const names = [...example.matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+  assert(names.length >= 10, `.env.example lists ${names.length} variables`);
+  const section = README.split("## Configuration")[1]?.split("\n## ")[0] ?? "";
+  for (const name of names) assert(section.includes(`\`${name}\``), `${name} in the table`);
+});
+
+Deno.test("README: a Mermaid sequence diagram of bot, functions, browser, Google and database", () => {
+  const diagram = README.match(/```mermaid\n([\s\S]*?)```/)?.[1] ?? "";
+  assert(diagram.startsWith("sequenceDiagram"), "a sequence diagram");
+  for (const who of ["Bot", "Connect", "Callback", "Browser", "Google", "DB"]) {
+    assert(new RegExp(`participant ${who}\\b`).test(diagram), `participant ${who}`);
+  }
+});
