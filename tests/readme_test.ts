@@ -56,3 +56,24 @@ Deno.test("README: a Mermaid sequence diagram of bot, functions, browser, Google
     assert(new RegExp(`participant ${who}\\b`).test(diagram), `participant ${who}`);
   }
 });
+
+Deno.test("README: every Supabase CLI command it tells you to run exists with those flags in the pinned CLI", async () => {
+  const lines = [...README.matchAll(/^npx supabase ([^#\n]+)/gm)].map((m) => m[1]!.trim());
+  assert(lines.length >= 5, `found ${lines.length} commands`);
+  for (const line of lines) {
+    const tokens = line.split(/\s+/);
+    const words = tokens.slice(0, 2).filter((t) => /^[a-z]+$/.test(t));
+    if (words.length === 2 && tokens[1]?.startsWith("-")) words.pop();
+    const flags = tokens.filter((t) => t.startsWith("--")).map((t) => t.split("=")[0]!);
+    const out = await new Deno.Command("node_modules/.bin/supabase", {
+      args: [...words, "--help"],
+      env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const help = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert(out.success && help.includes("USAGE"), `supabase ${words.join(" ")} --help:\n${help}`);
+    assert(help.includes(`supabase ${words.join(" ")}`), `${words.join(" ")} is a command`);
+    for (const flag of flags) assert(help.includes(`${flag} `), `supabase ${line}: ${flag} exists`);
+  }
+});
