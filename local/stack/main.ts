@@ -91,14 +91,11 @@ function printStatus(info: StackInfo, ms: number): void {
 
 function googleTarget(info: StackInfo): string {
   const env = info.function_env;
-  const source = envFile ? `${envFile.path} for the variables it sets, generated values else` : "";
-  if (env.GOOGLE_OAUTH_BASE_URL === info.google_emulator_url) {
-    return `the local emulator${source ? `; ${source}` : " (no .env: all values generated)"}`;
-  }
-  return `${
-    env.GOOGLE_OAUTH_BASE_URL ?? "accounts.google.com"
-  } with client ${env.GOOGLE_CLIENT_ID}` +
-    ` from ${envFile?.path}: register the Redirect URI above in that client`;
+  const from = envFile ? `; the variables ${envFile.path} sets are used` : "; no .env file";
+  if (env.GOOGLE_OAUTH_BASE_URL === info.google_emulator_url) return `the local emulator${from}`;
+  // Only a client named in the .env file leads here (see mergeFunctionEnv).
+  const where = env.GOOGLE_OAUTH_BASE_URL ?? "Google";
+  return `${where} with client ${env.GOOGLE_CLIENT_ID}${from}; register the Redirect URI there`;
 }
 
 /** Does what the bot does: asks google-connect for a demo user's consent link. */
