@@ -1,9 +1,11 @@
 /**
  * The README stays true to the code: its TypeScript snippets type-check against the shared
- * modules and supabase-js as pinned, and its configuration table names every variable.
+ * modules and supabase-js as pinned (the bot's also runs against the stack), its CLI commands
+ * exist in the pinned CLI, and its configuration table names every variable.
  */
 
-import { assert } from "./support/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import { createUser, stack } from "./support/stack.ts";
 
 const README = await Deno.readTextFile("README.md");
 const CHECK_DIR = ".local/readme-check";
@@ -39,6 +41,31 @@ Deno.test("README: the bot's TypeScript snippet type-checks with the pinned supa
   assert(snippet, "the README shows the bot calling google-connect with supabase-js");
   await Deno.mkdir(CHECK_DIR, { recursive: true });
   await typeCheck(`${CHECK_DIR}/bot.ts`, snippet);
+});
+
+Deno.test("README: the bot's TypeScript snippet runs: a link, then a disconnect, and a refusal's code", async () => {
+  const snippet = typescriptBlocks().find((b) => b.includes('functions.invoke("google-connect"'));
+  assert(snippet, "the README shows the bot calling google-connect with supabase-js");
+  await Deno.mkdir(CHECK_DIR, { recursive: true });
+  await Deno.writeTextFile(`${CHECK_DIR}/bot_run.ts`, snippet);
+  const user = await createUser("ts-bot");
+  const driver = `
+    import { calendarLink, disconnectCalendar } from "./${CHECK_DIR}/bot_run.ts";
+    const link = await calendarLink(Deno.args[0]);
+    await disconnectCalendar(Deno.args[0]);
+    const refusal = await calendarLink(crypto.randomUUID()).catch((e) => e.message);
+    console.log(JSON.stringify({ link, refusal }));
+  `;
+  const out = await new Deno.Command("node_modules/.bin/deno", {
+    args: ["eval", "--config", "deno.json", driver, user.id],
+    env: { SUPABASE_URL: stack.api_url, SUPABASE_SERVICE_ROLE_KEY: stack.service_role_key },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const { link, refusal } = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert(String(link).startsWith(stack.google_emulator_url), `a consent link: ${link}`);
+  assertEquals(refusal, "google-connect refused: user_not_found");
 });
 
 Deno.test("README: the configuration table names every variable of .env.example", async () => {
