@@ -28,7 +28,12 @@ export async function launchChromium(): Promise<Browser> {
 export async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
+    // A phone's screen: people open these links from a chat app.
+    const page = await browser.newPage({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
     // Everything is local: fail within seconds instead of Playwright's default 30 s.
     page.setDefaultTimeout(10_000);
     return await fn(page);
