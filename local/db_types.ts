@@ -4,8 +4,8 @@
  * `npm run gen:types` writes them; a test regenerates them to check they match the migrations.
  */
 
-import { DENO } from "./stack/functions.ts";
 import { run } from "./stack/process.ts";
+import { DENO, SUPABASE_CLI, supabaseCliEnv } from "./stack/tools.ts";
 
 export const DATABASE_TYPES_FILE = "supabase/functions/_shared/database.types.ts";
 
@@ -17,7 +17,7 @@ export async function generateDatabaseTypes(dbUrl: string): Promise<string> {
   // that into the generated file.
   const url = new URL(dbUrl);
   url.searchParams.set("sslmode", "disable");
-  const generated = await run("node_modules/.bin/supabase", [
+  const generated = await run(SUPABASE_CLI, [
     "gen",
     "types",
     "typescript",
@@ -25,7 +25,7 @@ export async function generateDatabaseTypes(dbUrl: string): Promise<string> {
     "--schema",
     "public",
   ], {
-    env: { ...Deno.env.toObject(), SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+    env: supabaseCliEnv(),
     stdoutOnly: true,
   });
   return await run(DENO, ["fmt", "--config", "deno.json", "--ext", "ts", "-"], {

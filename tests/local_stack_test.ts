@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { sql, stack } from "./support/stack.ts";
 import type { StackInfo } from "../local/stack/stack.ts";
+import { DENO } from "../local/stack/tools.ts";
 
 function cliArgs(dir: string, extra: string[] = []): string[] {
   return ["run", "--allow-all", "local/stack/main.ts", "--dir", dir, "--ports", "auto", ...extra];
@@ -16,7 +17,7 @@ async function startCli(
   extra: string[] = [],
 ): Promise<{ child: Deno.ChildProcess; info: StackInfo }> {
   await Deno.remove(`${dir}/stack.json`).catch(() => {});
-  const child = new Deno.Command("node_modules/.bin/deno", {
+  const child = new Deno.Command(DENO, {
     args: cliArgs(dir, extra),
     stdin: "null",
     stdout: "piped",
@@ -132,7 +133,7 @@ Deno.test("local stack: a bad value in the .env file stops npm start with the va
   try {
     const envFile = `${dir}/functions.env`;
     await Deno.writeTextFile(envFile, "OAUTH_STATE_SECRET=too-short\n");
-    const out = await new Deno.Command("node_modules/.bin/deno", {
+    const out = await new Deno.Command(DENO, {
       args: cliArgs(dir, ["--env-file", envFile]),
       stdin: "null",
     }).output();

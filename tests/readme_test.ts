@@ -6,6 +6,7 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { createUser, stack } from "./support/stack.ts";
+import { DENO, SUPABASE_CLI, supabaseCliEnv } from "../local/stack/tools.ts";
 
 const README = await Deno.readTextFile("README.md");
 const CHECK_DIR = ".local/readme-check";
@@ -17,7 +18,7 @@ function typescriptBlocks(): string[] {
 
 async function typeCheck(file: string, code: string): Promise<void> {
   await Deno.writeTextFile(file, code);
-  const out = await new Deno.Command("node_modules/.bin/deno", {
+  const out = await new Deno.Command(DENO, {
     args: ["check", "--config", "deno.json", file],
     stdout: "piped",
     stderr: "piped",
@@ -56,7 +57,7 @@ Deno.test("README: the bot's TypeScript snippet runs: a link, then a disconnect,
     const refusal = await calendarLink(crypto.randomUUID()).catch((e) => e.message);
     console.log(JSON.stringify({ link, refusal }));
   `;
-  const out = await new Deno.Command("node_modules/.bin/deno", {
+  const out = await new Deno.Command(DENO, {
     args: ["eval", "--config", "deno.json", driver, user.id],
     env: { SUPABASE_URL: stack.api_url, SUPABASE_SERVICE_ROLE_KEY: stack.service_role_key },
     stdout: "piped",
@@ -92,9 +93,9 @@ Deno.test("README: every Supabase CLI command it tells you to run exists with th
     const words = tokens.slice(0, 2).filter((t) => /^[a-z]+$/.test(t));
     if (words.length === 2 && tokens[1]?.startsWith("-")) words.pop();
     const flags = tokens.filter((t) => t.startsWith("--")).map((t) => t.split("=")[0]!);
-    const out = await new Deno.Command("node_modules/.bin/supabase", {
+    const out = await new Deno.Command(SUPABASE_CLI, {
       args: [...words, "--help"],
-      env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+      env: supabaseCliEnv(),
       stdout: "piped",
       stderr: "piped",
     }).output();

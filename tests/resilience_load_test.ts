@@ -14,6 +14,7 @@ import {
   type TestUser,
 } from "./support/private_stack.ts";
 import { percentiles, recordFigures } from "./support/resilience_report.ts";
+import { DENO } from "../local/stack/tools.ts";
 
 const FLOWS = 300;
 const CONCURRENCY = 50;
@@ -165,7 +166,7 @@ Deno.test({
       const outputs = await Promise.all(
         Array.from({ length: WORKERS }, (_, w) =>
           // Each worker asks for the users in another order, so the races differ.
-          new Deno.Command("node_modules/.bin/deno", {
+          new Deno.Command(DENO, {
             args: [
               "run",
               "--allow-all",

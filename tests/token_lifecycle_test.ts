@@ -19,6 +19,7 @@ import {
   type TestUser,
   tokenRow,
 } from "./support/stack.ts";
+import { DENO } from "../local/stack/tools.ts";
 
 const services = createServices(loadConfig({ ...stack.function_env, HTTP_TIMEOUT_MS: "500" }));
 
@@ -87,7 +88,7 @@ Deno.test("getGoogleAccessToken: 50 callers in 2 processes make exactly one refr
   const before = await refreshGrants();
   const file = Deno.env.get("STACK_FILE") ?? ".local/stack.json";
   const workers = [1, 2].map(() =>
-    new Deno.Command("node_modules/.bin/deno", {
+    new Deno.Command(DENO, {
       args: ["run", "--allow-all", "tests/support/token_worker.ts", file, user.id, "25"],
       stdout: "piped",
       stderr: "piped",

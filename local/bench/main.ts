@@ -10,7 +10,8 @@
 import { encryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { answerConsent } from "../google_emulator/consent_client.ts";
-import { DENO, functionCommand } from "../stack/functions.ts";
+import { functionCommand } from "../stack/functions.ts";
+import { DENO } from "../stack/tools.ts";
 import { queryRows } from "../stack/postgres.ts";
 import { freePort } from "../stack/process.ts";
 import { type Stack, startStack } from "../stack/stack.ts";

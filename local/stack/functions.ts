@@ -1,8 +1,8 @@
 /** Serves every Edge Function under supabase/functions, one supervised Deno process each. */
 
+import { DENO } from "./tools.ts";
 import { freePort, type ManagedProcess, spawnLogged, waitFor } from "./process.ts";
 
-export const DENO = "node_modules/.bin/deno";
 const FUNCTIONS_DIR = "supabase/functions";
 
 /**

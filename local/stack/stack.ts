@@ -15,7 +15,8 @@ import { ConfigError, loadConfig } from "../../supabase/functions/_shared/config
 import { EnvFileError, mergeFunctionEnv } from "./env_file.ts";
 import { databaseUrl, psql, startPostgres } from "./postgres.ts";
 import { startPostgrest } from "./postgrest.ts";
-import { DENO, type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
+import { type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
+import { DENO, SUPABASE_CLI, supabaseCliEnv } from "./tools.ts";
 import { freePort, httpReady, type ManagedProcess, run, spawnLogged, waitFor } from "./process.ts";
 
 export interface StackInfo {
@@ -262,8 +263,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 /** `supabase migration up`: the real CLI, history in supabase_migrations.schema_migrations. */
 export async function applyMigrations(dbUrl: string): Promise<void> {
-  await run("node_modules/.bin/supabase", ["migration", "up", "--db-url", dbUrl, "--yes"], {
-    env: { ...Deno.env.toObject(), SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+  await run(SUPABASE_CLI, ["migration", "up", "--db-url", dbUrl, "--yes"], {
+    env: supabaseCliEnv(),
   });
 }
 

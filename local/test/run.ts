@@ -9,6 +9,7 @@
  */
 
 import { type Stack, type StackInfo, startStack } from "../stack/stack.ts";
+import { DENO, SUPABASE_CLI, supabaseCliEnv } from "../stack/tools.ts";
 
 interface Tally {
   name: string;
@@ -81,7 +82,7 @@ async function staticChecks(): Promise<Tally[]> {
   const tallies: Tally[] = [];
   for (const [name, args] of checks) {
     console.log(`\n== ${name} ==`);
-    const { success } = await runShown("node_modules/.bin/deno", args);
+    const { success } = await runShown(DENO, args);
     tallies.push({ name, passed: success ? 1 : 0, failed: success ? 0 : 1 });
   }
   return tallies;
@@ -103,7 +104,7 @@ async function pgTap(dbUrl: string): Promise<Tally> {
 /** Supabase's database advisors (splinter): no warning or error on our objects. */
 async function advisors(dbUrl: string): Promise<Tally> {
   console.log("\n== supabase db advisors ==");
-  const { success } = await runShown("node_modules/.bin/supabase", [
+  const { success } = await runShown(SUPABASE_CLI, [
     "db",
     "advisors",
     `--remote=${dbUrl}`,
@@ -113,7 +114,7 @@ async function advisors(dbUrl: string): Promise<Tally> {
     "warn",
     "--fail-on",
     "warn",
-  ], { ...Deno.env.toObject(), SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" });
+  ], supabaseCliEnv());
   return { name: "advisors", passed: success ? 1 : 0, failed: success ? 0 : 1 };
 }
 
@@ -121,7 +122,7 @@ async function advisors(dbUrl: string): Promise<Tally> {
 async function denoTests(file: string): Promise<Tally> {
   console.log("\n== deno test tests/ ==");
   const junit = await Deno.makeTempFile({ suffix: ".xml" });
-  const { success } = await runShown("node_modules/.bin/deno", [
+  const { success } = await runShown(DENO, [
     "test",
     "--allow-all",
     "--config",
