@@ -2,17 +2,7 @@
 
 import { ConfigError, GOOGLE_DEFAULTS, loadConfig } from "../supabase/functions/_shared/config.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
-
-const KEY = "k1:" + "A".repeat(43);
-const VALID = {
-  SUPABASE_URL: "https://abc.supabase.co",
-  SUPABASE_SERVICE_ROLE_KEY: "service-role-key",
-  GOOGLE_CLIENT_ID: "id.apps.googleusercontent.com",
-  GOOGLE_CLIENT_SECRET: "secret",
-  GOOGLE_REDIRECT_URI: "https://abc.supabase.co/functions/v1/google-callback",
-  OAUTH_STATE_SECRET: "s".repeat(32),
-  TOKEN_ENCRYPTION_KEY: KEY,
-};
+import { ENCRYPTION_KEY, VALID_ENV } from "./support/config_env.ts";
 
 async function problems(env: Record<string, string | undefined>): Promise<readonly string[]> {
   const error = await assertRejects(
@@ -38,7 +28,7 @@ Deno.test("loadConfig() names every missing variable in one error", async () => 
 });
 
 Deno.test("loadConfig() defaults to Google's real endpoints, over https only", () => {
-  const config = loadConfig(VALID);
+  const config = loadConfig(VALID_ENV);
   assertEquals(config.google.tokenEndpoint, GOOGLE_DEFAULTS.tokenEndpoint);
   assertEquals(config.google.authorizationEndpoint, GOOGLE_DEFAULTS.authorizationEndpoint);
   assertEquals(config.google.issuer, "https://accounts.google.com");
@@ -47,67 +37,70 @@ Deno.test("loadConfig() defaults to Google's real endpoints, over https only", (
 });
 
 Deno.test("loadConfig() allows plain http only for a loopback emulator", async () => {
-  const local = loadConfig({ ...VALID, GOOGLE_OAUTH_BASE_URL: "http://127.0.0.1:54324" });
+  const local = loadConfig({ ...VALID_ENV, GOOGLE_OAUTH_BASE_URL: "http://127.0.0.1:54324" });
   assertEquals(local.google.tokenEndpoint, "http://127.0.0.1:54324/token");
   assertEquals(local.google.allowInsecureRequests, true);
-  const found = await problems({ ...VALID, GOOGLE_OAUTH_BASE_URL: "http://evil.example" });
+  const found = await problems({ ...VALID_ENV, GOOGLE_OAUTH_BASE_URL: "http://evil.example" });
   assert(found.some((p) => p.startsWith("GOOGLE_OAUTH_BASE_URL")));
 });
 
 Deno.test("loadConfig() refuses a short state secret or the Supabase JWT secret", async () => {
-  assert((await problems({ ...VALID, OAUTH_STATE_SECRET: "short" }))[0]!.includes("32 bytes"));
+  assert((await problems({ ...VALID_ENV, OAUTH_STATE_SECRET: "short" }))[0]!.includes("32 bytes"));
   const jwt = "j".repeat(40);
-  const found = await problems({ ...VALID, OAUTH_STATE_SECRET: jwt, SUPABASE_JWT_SECRET: jwt });
+  const found = await problems({ ...VALID_ENV, OAUTH_STATE_SECRET: jwt, SUPABASE_JWT_SECRET: jwt });
   assert(found[0]!.includes("Supabase JWT secret"));
 });
 
 Deno.test("loadConfig() checks encryption keys: 32 bytes, a key id, no duplicate ids", async () => {
   for (const bad of ["nokid", "k1:short", `k1:${"A".repeat(43)},k1:${"B".repeat(43)}`, "k 1:abc"]) {
-    const found = await problems({ ...VALID, TOKEN_ENCRYPTION_KEY: bad });
+    const found = await problems({ ...VALID_ENV, TOKEN_ENCRYPTION_KEY: bad });
     assert(found.some((p) => p.includes("TOKEN_ENCRYPTION_KEY")), bad);
   }
-  const rotated = loadConfig({ ...VALID, TOKEN_ENCRYPTION_KEY: `k2:${"B".repeat(43)},${KEY}` });
+  const rotated = loadConfig({
+    ...VALID_ENV,
+    TOKEN_ENCRYPTION_KEY: `k2:${"B".repeat(43)},${ENCRYPTION_KEY}`,
+  });
   assertEquals(rotated.encryption.current.kid, "k2");
   assertEquals(rotated.encryption.keys.map((k) => k.kid), ["k2", "k1"]);
 });
 
 Deno.test("loadConfig() accepts Supabase's newer secret keys instead of the service role key", () => {
-  const { SUPABASE_SERVICE_ROLE_KEY: _, ...rest } = VALID;
+  const { SUPABASE_SERVICE_ROLE_KEY: _, ...rest } = VALID_ENV;
   const config = loadConfig({ ...rest, SUPABASE_SECRET_KEYS: '{"default":"sb_secret_abc"}' });
   assertEquals(config.adminKey, "sb_secret_abc");
   assertEquals(config.serviceCredentials, ["sb_secret_abc"]);
 });
 
 Deno.test("loadConfig() refuses a result page that is not an https URL", async () => {
-  const found = await problems({ ...VALID, GOOGLE_RESULT_PAGE_URL: "javascript:alert(1)" });
+  const found = await problems({ ...VALID_ENV, GOOGLE_RESULT_PAGE_URL: "javascript:alert(1)" });
   assert(found.some((p) => p.startsWith("GOOGLE_RESULT_PAGE_URL")));
 });
 
 Deno.test("loadConfig() takes exact origins for CORS and refuses a wildcard", async () => {
   const config = loadConfig({
-    ...VALID,
+    ...VALID_ENV,
     ALLOWED_ORIGINS: "https://a.example, http://localhost:3000",
   });
   assertEquals(config.allowedOrigins, ["https://a.example", "http://localhost:3000"]);
   for (const bad of ["*", "https://a.example/path", "a.example"]) {
-    const found = await problems({ ...VALID, ALLOWED_ORIGINS: bad });
+    const found = await problems({ ...VALID_ENV, ALLOWED_ORIGINS: bad });
     assert(found.some((p) => p.startsWith("ALLOWED_ORIGINS")), bad);
   }
 });
 
 Deno.test("loadConfig() takes Auth's issuer and JWKS URL from AUTH_* names `secrets set` accepts", async () => {
-  const defaults = loadConfig(VALID);
+  const defaults = loadConfig(VALID_ENV);
   assertEquals(defaults.auth.issuer, "https://abc.supabase.co/auth/v1");
   assertEquals(defaults.auth.jwksUrl.href, "https://abc.supabase.co/auth/v1/.well-known/jwks.json");
   const local = loadConfig({
-    ...VALID,
+    ...VALID_ENV,
     AUTH_ISSUER: "http://127.0.0.1:54321/auth/v1",
     AUTH_JWKS_URL: "https://auth.example/jwks.json",
   });
   assertEquals(local.auth.issuer, "http://127.0.0.1:54321/auth/v1");
   assertEquals(local.auth.jwksUrl.href, "https://auth.example/jwks.json");
   const found = await problems({
-    ...VALID,
+    ...VALID_ENV,
     AUTH_ISSUER: "nope",
     AUTH_JWKS_URL: "http://x.example",
   });

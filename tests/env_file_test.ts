@@ -6,6 +6,7 @@
 import { loadConfig } from "../supabase/functions/_shared/config.ts";
 import { EnvFileError, mergeFunctionEnv, parseEnvFile } from "../local/stack/env_file.ts";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+import { VALID_ENV } from "./support/config_env.ts";
 
 const EXAMPLE = "supabase/functions/.env.example";
 
@@ -13,17 +14,8 @@ const EXAMPLE = "supabase/functions/.env.example";
 function namesReadByConfig(): Set<string> {
   const seen = new Set<string>();
   // A valid configuration, so that no early failure hides the optional names.
-  const valid: Record<string, string> = {
-    SUPABASE_URL: "https://abc.supabase.co",
-    SUPABASE_SERVICE_ROLE_KEY: "service",
-    GOOGLE_CLIENT_ID: "id",
-    GOOGLE_CLIENT_SECRET: "secret",
-    GOOGLE_REDIRECT_URI: "https://abc.supabase.co/functions/v1/google-callback",
-    OAUTH_STATE_SECRET: "s".repeat(32),
-    TOKEN_ENCRYPTION_KEY: `k1:${"A".repeat(43)}`,
-  };
   loadConfig(
-    new Proxy(valid, {
+    new Proxy({ ...VALID_ENV }, {
       get(target, name) {
         if (typeof name === "string") seen.add(name);
         return typeof name === "string" ? target[name] : undefined;
