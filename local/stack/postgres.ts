@@ -96,6 +96,11 @@ export async function startPostgres(
   dataDir: string,
   options: { port: number; logFile: string },
 ): Promise<ManagedProcess> {
+  // As root the server runs as the postgres user, which must be able to reach its folder.
+  if (Deno.uid() === 0) {
+    const parent = dataDir.includes("/") ? dataDir.slice(0, dataDir.lastIndexOf("/")) : ".";
+    await Deno.chmod(parent, 0o711);
+  }
   await ensureCluster(dataDir);
   await stopStaleServer(dataDir);
   const [cmd, args] = asPostgresUser(`${postgresBinDir()}/postgres`, [

@@ -76,8 +76,6 @@ const FIXED_PORTS = { api: 54321, db: 54322, postgrest: 54323, emulator: 54324 }
 export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? (() => {});
   const dir = await Deno.realPath(await ensureDir(options.dir));
-  // Postgres runs as the postgres user when we are root: it must be able to reach its folder.
-  if (Deno.uid() === 0) await Deno.chmod(dir, 0o711);
   const logDir = await ensureDir(`${dir}/logs`);
   await stopLeftovers(dir);
 
@@ -109,10 +107,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     pids.push(postgres.pid());
     await writePids(dir, pids);
 
-    log("preparing the database like a Supabase project");
-    await psql(dbUrl, ["-f", "local/stack/bootstrap.sql"]);
-    log("applying migrations with the Supabase CLI");
-    await applyMigrations(dbUrl);
+    await prepareDatabase(dbUrl, log);
 
     const jwksFile = `${dir}/postgrest-jwks.json`;
     await Deno.writeTextFile(jwksFile, JSON.stringify(postgrestJwks(secrets)), { mode: 0o600 });
@@ -259,6 +254,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stopAll();
     throw error;
   }
+}
+
+/** What every Supabase project has (bootstrap.sql), then the migrations. */
+export async function prepareDatabase(dbUrl: string, log: (line: string) => void): Promise<void> {
+  log("preparing the database like a Supabase project");
+  await psql(dbUrl, ["-f", "local/stack/bootstrap.sql"]);
+  log("applying migrations with the Supabase CLI");
+  await applyMigrations(dbUrl);
 }
 
 /** `supabase migration up`: the real CLI, history in supabase_migrations.schema_migrations. */
