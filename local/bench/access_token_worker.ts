@@ -7,13 +7,9 @@
 
 import { createClient } from "@supabase/supabase-js";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createServices } from "../../supabase/functions/_shared/services.ts";
-import { TOKENS_TABLE } from "../../supabase/functions/_shared/token_store.ts";
-import { percentile } from "./load_client.ts";
-
-// The columns token_store reads.
-const COLUMNS = "user_id, access_token, refresh_token, token_expiry, scopes, google_sub, " +
-  "google_email, updated_at, last_refresh_at, last_refresh_error";
+import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
+import { TOKEN_COLUMNS, TOKENS_TABLE } from "../../supabase/functions/_shared/token_store.ts";
+import { percentile } from "../stats.ts";
 
 const [stackFile, userId, runsArg, callsArg] = Deno.args;
 const info = JSON.parse(await Deno.readTextFile(stackFile!));
@@ -31,7 +27,10 @@ async function ours(): Promise<number> {
 
 async function select(): Promise<number> {
   const t0 = performance.now();
-  const { data, error } = await plain.from(TOKENS_TABLE).select(COLUMNS).eq("user_id", userId!)
+  const { data, error } = await plain.from(TOKENS_TABLE).select(TOKEN_COLUMNS).eq(
+    "user_id",
+    userId!,
+  )
     .maybeSingle();
   if (error || !data) throw new Error(`select failed: ${error?.message}`);
   return performance.now() - t0;

@@ -9,6 +9,8 @@
  * Usage: deno run --allow-net --allow-read local/bench/load_client.ts <spec.json>
  */
 
+import { percentile, round as roundTo } from "../stats.ts";
+
 export interface Step {
   url: string;
   method?: string;
@@ -43,12 +45,6 @@ export interface LoadResult {
   mean: number;
   /** p50 of each step (by position in the job), for breakdowns. */
   stepP50: number[];
-}
-
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
 }
 
 async function runStep(step: Step): Promise<{ ok: boolean; status: number; text?: string }> {
@@ -146,7 +142,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
   const elapsedMs = measureEnd - measureStart;
   const sorted = latencies.sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 1000) / 1000;
+  const round = (n: number) => roundTo(n, 3);
   return {
     jobs: sorted.length,
     errors,

@@ -9,7 +9,7 @@
 
 import { TextLineStream } from "./lines.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createServices } from "../../supabase/functions/_shared/services.ts";
+import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
 import { createAccessTokenProvider } from "../../supabase/functions/_shared/access_token.ts";
 
 const [stackFile, warmUserId, userId, n, pollMs] = Deno.args;

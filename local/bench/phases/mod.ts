@@ -1,0 +1,15 @@
+/**
+ * The bench's phases, in the order they run. To add one, write phases/<name>.ts exporting
+ * `name`, `key`, `title` and `run(ctx)` (see local/bench/README.md) and list it here.
+ */
+
+import type { Phase } from "../context.ts";
+import * as connect from "./connect.ts";
+import * as callback from "./callback.ts";
+import * as accessToken from "./access_token.ts";
+import * as storm from "./storm.ts";
+import * as cold from "./cold.ts";
+import * as memory from "./memory.ts";
+
+/** Every phase, in running order (memory last: it reuses the callback phase's used links). */
+export const PHASES: readonly Phase[] = [connect, callback, accessToken, storm, cold, memory];

@@ -1,0 +1,156 @@
+/**
+ * Refresh storm: 200 concurrent callers over 4 processes (storm_worker.ts) on an expired token.
+ * Refresh grants are counted at the emulator (must be exactly 1) and the callers' wait is set
+ * against one bare refresh round trip at the emulator.
+ */
+
+import { queryRows } from "../../stack/postgres.ts";
+import { median, percentile, round } from "../../stats.ts";
+import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";
+import { connectFully, directCode, tokenForm } from "../flows.ts";
+import { TextLineStream } from "../lines.ts";
+import { DENO } from "../../stack/tools.ts";
+import { mark } from "../report.ts";
+
+/** Its value for --only. */
+export const name = "storm";
+/** Its key in results.json. */
+export const key = "refresh_storm";
+/** The log line when it starts. */
+export const title = "refresh storm";
+
+async function refreshGrants(ctx: BenchContext): Promise<{ ok: number; error: number }> {
+  const res = await fetch(`${ctx.stack.info.google_emulator_url}/__emulator/stats`);
+  const stats = await res.json();
+  return stats.tokenGrants.refresh_token;
+}
+
+/** One bare refresh round trip at the emulator, as the floor: its latency result. */
+async function bareRefresh(ctx: BenchContext) {
+  const info = ctx.stack.info;
+  const { code, verifier } = await directCode(
+    ctx,
+    `bench-refresh-${crypto.randomUUID()}@gmail.test`,
+  );
+  const tokenRes = await fetch(`${info.google_emulator_url}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: tokenForm(ctx, {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: info.google_redirect_uri,
+      code_verifier: verifier,
+    }),
+  });
+  const refreshToken = (await tokenRes.json()).refresh_token as string;
+  return await load({
+    jobs: [[{
+      url: `${info.google_emulator_url}/token`,
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: tokenForm(ctx, { grant_type: "refresh_token", refresh_token: refreshToken }),
+      expect: [200],
+    }]],
+    concurrency: 1,
+    reuse: true,
+    warmup: { jobs: 10 },
+    measure: { jobs: 60 },
+  });
+}
+
+/** Expires a connected user's token, storms it from several processes, counts the grants. */
+export async function run(ctx: BenchContext): Promise<PhaseResult> {
+  const info = ctx.stack.info;
+  const [userId] = await createUsers(ctx, 1, "bench-storm");
+  await connectFully(ctx, userId!);
+  const { processes, callers } = ctx.plan.storm;
+  const bare = await bareRefresh(ctx);
+
+  const workers = Array.from({ length: processes }, () => {
+    const child = new Deno.Command(DENO, {
+      args: [
+        "run",
+        "--quiet",
+        "--allow-all",
+        "local/bench/storm_worker.ts",
+        `${info.stack_dir}/stack.json`,
+        ctx.tokenUser,
+        userId!,
+        String(callers / processes),
+        ...(ctx.stormPollMs ? [ctx.stormPollMs] : []),
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream()).getReader();
+    const writer = child.stdin.getWriter();
+    return { child, lines, writer };
+  });
+  try {
+    for (const w of workers) {
+      const { value } = await w.lines.read();
+      if (value !== "ready") throw new Error(`storm worker said ${value}`);
+    }
+    const runs = [];
+    for (let r = 0; r < ctx.plan.storm.runs; r++) {
+      await queryRows(
+        info.db_url,
+        `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute' ` +
+          `where user_id = '${userId}'`,
+      );
+      const before = await refreshGrants(ctx);
+      const go = new TextEncoder().encode("go\n");
+      await Promise.all(workers.map((w) => w.writer.write(go)));
+      const outs = await Promise.all(workers.map(async (w) => {
+        const { value } = await w.lines.read();
+        return JSON.parse(value!) as { waits: number[]; errors: string[]; distinctTokens: number };
+      }));
+      const after = await refreshGrants(ctx);
+      const waits = outs.flatMap((o) => o.waits).sort((a, b) => a - b);
+      runs.push({
+        refresh_grants: after.ok - before.ok,
+        refresh_errors: after.error - before.error,
+        caller_errors: outs.flatMap((o) => o.errors).length,
+        p50: round(percentile(waits, 50), 2),
+        p99: round(percentile(waits, 99), 2),
+        max: round(waits[waits.length - 1]!, 2),
+      });
+    }
+    const p99 = median(runs.map((x) => x.p99));
+    const st = {
+      goal: "exactly 1 refresh grant per storm",
+      callers,
+      processes,
+      refresh_grants: runs.map((x) => x.refresh_grants),
+      caller_errors: runs.reduce((n, x) => n + x.caller_errors, 0),
+      wait_p50: round(median(runs.map((x) => x.p50)), 2),
+      wait_p99: round(p99, 2),
+      bare_refresh_p50: round(bare.p50, 2),
+      p99_ratio: round(p99 / bare.p50, 2),
+      goal_met: runs.every((x) => x.refresh_grants === 1 && x.caller_errors === 0),
+      runs,
+    };
+    log(
+      `  grants ${st.refresh_grants.join(",")}, wait p99 ${st.wait_p99} ms, ` +
+        `bare refresh ${st.bare_refresh_p50} ms`,
+    );
+    return {
+      section: st,
+      rows: [{
+        figure: `refresh storm, ${st.callers} callers in ${st.processes} processes`,
+        measured: `grants ${st.refresh_grants.join(", ")}; wait p50 ${st.wait_p50} ms, ` +
+          `p99 ${st.wait_p99} ms`,
+        baseline: `bare refresh p50 ${st.bare_refresh_p50} ms`,
+        ratio: `p99 wait ${st.p99_ratio} ×`,
+        goal: `1 grant: ${mark(st.goal_met)}`,
+      }],
+    };
+  } finally {
+    for (const w of workers) {
+      await w.writer.close().catch(() => {});
+      await w.child.status;
+    }
+  }
+}
