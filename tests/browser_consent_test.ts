@@ -4,7 +4,7 @@
  * Each run saves a full-page screenshot under .local/e2e-screenshots/.
  */
 
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/config.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { isPng, withPage } from "./support/browser.ts";
 import { decryptedRow, emulatorAccount, googleEmail, pendingFlowCount } from "./support/flows.ts";

@@ -3,7 +3,7 @@
  * PKCE mismatch, re-consent without a refresh token, and what every answer looks like.
  */
 
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/config.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
 import { assert, assertEquals, assertNotEquals } from "./support/assert.ts";
 import {
   connectedUser,

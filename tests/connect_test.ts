@@ -4,7 +4,7 @@
  */
 
 import { decodeProtectedHeader } from "jose";
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/config.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import {
   config,

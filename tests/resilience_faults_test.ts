@@ -8,10 +8,10 @@
  */
 
 import { loadConfig } from "../supabase/functions/_shared/config.ts";
-import { createUpcomingHandler } from "../supabase/functions/_shared/calendar_upcoming_handler.ts";
+import { createGoogleFetch } from "../supabase/functions/_shared/google_fetch.ts";
 import { type ErrorCode, isAppError } from "../supabase/functions/_shared/errors.ts";
 import { beginFlow } from "../supabase/functions/_shared/pending_flows.ts";
-import { createServices } from "../supabase/functions/_shared/services.ts";
+import { createCore as createServices } from "../supabase/functions/_shared/core.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import {
   checkFunctionLogs,
@@ -433,14 +433,18 @@ Deno.test({
     const user = await s.createUser("hole");
     const calls: [string, () => Promise<unknown>, ErrorCode][] = [
       ["PostgREST read", () => services.tokens.get(user.id), "database_unavailable"],
-      ["PostgREST write", () => services.tokens.delete(user.id), "database_unavailable"],
+      ["PostgREST write", () =>
+        services.tokens.delete(user.id, {
+          cause: "disconnect",
+          revokedAtGoogle: false,
+          needsRevocation: true,
+        }), "database_unavailable"],
       ["PostgREST rpc", () =>
         beginFlow(services.db, {
           userId: user.id,
           jti: crypto.randomUUID(),
           codeVerifier: "v".repeat(43),
           expiresAt: new Date(Date.now() + 60_000),
-          maxPending: 5,
         }), "database_unavailable"],
       ["token (refresh)", () => services.google.refresh("1//refresh"), "google_unavailable"],
       ["token (code)", () => {
@@ -471,19 +475,23 @@ Deno.test({
         assert(ms < timeout + 1500, `${name} gave up after ${ms} ms`);
         timings[name] = ms;
       }
-      const upcoming = createUpcomingHandler({
-        callers: { authenticate: () => Promise.resolve({ kind: "service" }) },
-        accessTokens: {
-          getGoogleAccessToken: () =>
-            Promise.resolve({ accessToken: "ya29.x", expiresAt: null, scopes: [] }),
+      const token = { accessToken: "ya29.x", expiresAt: null, scopes: [] };
+      const googleFetch = createGoogleFetch({
+        tokens: {
+          getGoogleAccessToken: () => Promise.resolve(token),
+          renew: () => Promise.resolve(token),
         },
         apiBaseUrl: holeUrl,
         timeoutMs: timeout,
+        attempts: 1,
       });
-      const { value: res, ms } = await timed(() =>
-        upcoming(new Request(`http://x/?user_id=${user.id}`))
+      const { ms } = await timed(() =>
+        assertRejects(
+          () => googleFetch(user.id, "/calendar/v3/calendars/primary/events"),
+          (e) => isAppError(e, "google_unavailable"),
+          "Calendar",
+        )
       );
-      assertEquals([res.status, (await res.json()).code], [503, "google_unavailable"], "Calendar");
       assert(ms < timeout + 1500, `Calendar call gave up after ${ms} ms`);
       timings["Calendar events"] = ms;
     } finally {

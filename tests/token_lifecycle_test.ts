@@ -5,7 +5,7 @@
 
 import { loadConfig } from "../supabase/functions/_shared/config.ts";
 import { isAppError } from "../supabase/functions/_shared/errors.ts";
-import { createServices } from "../supabase/functions/_shared/services.ts";
+import { createCore as createServices } from "../supabase/functions/_shared/core.ts";
 import { createAccessTokenProvider } from "../supabase/functions/_shared/access_token.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import {
@@ -116,7 +116,7 @@ Deno.test("getGoogleAccessToken: a refresher that died holding the lease blocks 
     { id: user.id },
   );
   const before = await refreshGrants();
-  const provider = createAccessTokenProvider(services, { pollMs: 50 });
+  const provider = createAccessTokenProvider(services);
   const token = await provider.getGoogleAccessToken(user.id);
   assert(token.expiresAt!.getTime() > Date.now() + 60_000);
   assertEquals(await refreshGrants(), before + 1);

@@ -3,21 +3,17 @@
  * a user whose token is valid, prints `ready`, then for every `go` line on stdin fires `n`
  * concurrent getGoogleAccessToken(userId) calls and prints one JSON line with each call's wait in
  * milliseconds (from the `go`) and the errors. `exit` (or end of input) ends it.
- * Usage: storm_worker.ts <stack.json> <warm_user_id> <user_id> <n> [poll_ms]
- * (poll_ms: measure another pollMs than the production default, to evaluate a change.)
+ * Usage: storm_worker.ts <stack.json> <warm_user_id> <user_id> <n>
  */
 
 import { TextLineStream } from "./lines.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
-import { createAccessTokenProvider } from "../../supabase/functions/_shared/access_token.ts";
 
-const [stackFile, warmUserId, userId, n, pollMs] = Deno.args;
+const [stackFile, warmUserId, userId, n] = Deno.args;
 const info = JSON.parse(await Deno.readTextFile(stackFile!));
 const services = createServices(loadConfig(info.function_env));
-const accessTokens = pollMs
-  ? createAccessTokenProvider(services, { pollMs: Number(pollMs) })
-  : services.accessTokens;
+const { accessTokens } = services;
 for (let i = 0; i < 20; i++) await accessTokens.getGoogleAccessToken(warmUserId!);
 console.log("ready");
 

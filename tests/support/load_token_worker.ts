@@ -6,7 +6,7 @@
  */
 
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createServices } from "../../supabase/functions/_shared/services.ts";
+import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
 
 const [stackFile, ids] = Deno.args;
 const info = JSON.parse(await Deno.readTextFile(stackFile!));

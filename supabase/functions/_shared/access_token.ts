@@ -1,78 +1,106 @@
 /**
- * `getGoogleAccessToken(userId)`: what a calendar skill calls before every Google request. Returns
- * a token valid for at least a minute, refreshing it at Google when needed, once for all callers:
- * within a process by sharing the promise, across processes by a lease in the database.
+ * `getGoogleAccessToken(userId)`: what a calendar skill calls before every Google request.
+ *
+ * - A token valid for more than five minutes is returned as it is.
+ * - One valid for one to five minutes is returned at once too, while one caller renews it in the
+ *   background (refresh-ahead), so callers almost never wait for Google.
+ * - Only an expired (or nearly expired) token makes callers wait, for one refresh at Google:
+ *   within a process by sharing the promise, across processes by the lease in the database.
  */
 
+import { runInBackground } from "./background.ts";
 import { AppError, describeForLog, isAppError } from "./errors.ts";
-import { type GoogleOAuth, hasCalendarScope } from "./google_oauth.ts";
-import { getServices } from "./services.ts";
-import { type AdminClient, databaseError } from "./supabase_admin.ts";
+import type { GoogleOAuth, GoogleTokenSet } from "./google_oauth.ts";
+import { hasCalendarScope } from "./google_facts.ts";
+import type { RefreshLease } from "./refresh_lease.ts";
 import type { CalendarTokens, TokenStore } from "./token_store.ts";
 
+/** A usable access token and what it allows. */
 export interface GoogleAccessToken {
   accessToken: string;
   expiresAt: Date | null;
   scopes: string[];
 }
 
+/** Tuning; the defaults suit production. */
 export interface AccessTokenOptions {
-  /** Refresh when the token expires within this margin. */
+  /** A token expiring within this margin is not handed out: callers wait for a refresh. */
   marginMs?: number;
-  /** How long a refresher may hold the lease; a crashed one blocks nobody longer than this. */
-  leaseSeconds?: number;
+  /** A token expiring within this window is renewed in the background. */
+  aheadMs?: number;
   /** Attempts at Google for a refresh that fails as unavailable (5xx, timeout, garbage). */
   attempts?: number;
   backoffMs?: number;
-  /** How often a caller waiting on another process's refresh looks at the row again. */
-  pollMs?: number;
+  /** The timeout of one call to Google or the database: sizes the lease. */
+  timeoutMs?: number;
 }
 
+/** How to renew a token outside the usual freshness rule. */
+export interface RenewOptions {
+  /** The token Google just refused (401): renew unless the stored one is already another. */
+  staleAccessToken?: string;
+  /** A lease the caller already holds (the maintenance pass claims its rows this way). */
+  leaseId?: string;
+}
+
+/** Hands out users' access tokens; see the module comment. */
 export interface AccessTokenProvider {
   getGoogleAccessToken(userId: string): Promise<GoogleAccessToken>;
+  /** Refreshes at Google now, through the same single-flight path. */
+  renew(userId: string, options?: RenewOptions): Promise<GoogleAccessToken>;
+  /** Seconds a refresher may hold the lease: the whole retry budget, plus the save. */
+  readonly leaseSeconds: number;
 }
 
+/** Builds the provider from explicit dependencies. */
 export function createAccessTokenProvider(
-  deps: { db: AdminClient; tokens: TokenStore; google: GoogleOAuth },
+  deps: { tokens: TokenStore; lease: RefreshLease; google: GoogleOAuth },
   options: AccessTokenOptions = {},
 ): AccessTokenProvider {
   const marginMs = options.marginMs ?? 60_000;
-  const leaseSeconds = options.leaseSeconds ?? 30;
+  const aheadMs = options.aheadMs ?? 5 * 60_000;
   const attempts = options.attempts ?? 3;
   const backoffMs = options.backoffMs ?? 250;
-  const pollMs = options.pollMs ?? 25;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  // Every attempt may take the full timeout, plus the backoffs between them, plus the reads
+  // and writes around them. A lease that lapses mid-refresh would let a second refresher in.
+  const backoffTotal = Array.from({ length: attempts - 1 }, (_, i) => backoffMs * 2 ** i)
+    .reduce((a, b) => a + b, 0);
+  const leaseSeconds = Math.ceil((attempts * timeoutMs + backoffTotal + 2 * timeoutMs) / 1000);
   const inFlight = new Map<string, Promise<GoogleAccessToken>>();
+  const renewing = new Set<string>();
 
-  const fresh = (row: CalendarTokens) =>
-    row.expiresAt === null || row.expiresAt.getTime() - Date.now() > marginMs;
+  const remainingMs = (row: CalendarTokens) =>
+    row.expiresAt === null ? Infinity : row.expiresAt.getTime() - Date.now();
 
   /** The row, if it can give a calendar token at all; otherwise the typed error. */
-  const usable = (row: CalendarTokens | null): CalendarTokens => {
+  async function usable(row: CalendarTokens | null): Promise<CalendarTokens> {
     if (!row) {
       throw new AppError("google_not_connected", "This user has not connected Google Calendar.");
     }
     if (!hasCalendarScope(row.scopes)) {
       throw new AppError("google_scope_missing", "Calendar access was not granted.");
     }
+    if (row.refreshTokenExpiresAt && row.refreshTokenExpiresAt.getTime() <= Date.now()) {
+      // A time-limited grant has lapsed: Google would answer invalid_grant, so don't ask.
+      await deps.tokens.delete(row.userId, {
+        grantId: row.grantId,
+        cause: "reconnect_required",
+        reason: "google_grant_expired",
+        revokedAtGoogle: false,
+        needsRevocation: false,
+      });
+      throw new AppError("google_reconnect_required", "Calendar access has expired.");
+    }
     return row;
-  };
+  }
   const tokenOf = (row: CalendarTokens): GoogleAccessToken => ({
     accessToken: row.accessToken,
     expiresAt: row.expiresAt,
     scopes: row.scopes,
   });
 
-  async function acquireLease(userId: string, leaseId: string): Promise<boolean> {
-    const { data, error } = await deps.db.rpc("google_token_acquire_refresh_lease", {
-      p_user_id: userId,
-      p_lease_id: leaseId,
-      p_lease_seconds: leaseSeconds,
-    });
-    if (error) throw databaseError(error);
-    return data === true;
-  }
-
-  async function refreshWithRetries(refreshToken: string) {
+  async function refreshWithRetries(refreshToken: string): Promise<GoogleTokenSet> {
     for (let attempt = 1;; attempt++) {
       try {
         return await deps.google.refresh(refreshToken);
@@ -83,84 +111,164 @@ export function createAccessTokenProvider(
     }
   }
 
-  /** Holds the lease: re-reads, refreshes at Google, persists, and always lets go. */
-  async function refreshHoldingLease(userId: string, leaseId: string): Promise<GoogleAccessToken> {
-    const row = usable(await deps.tokens.get(userId));
-    if (fresh(row)) {
-      // Another process refreshed between our read and the lease.
-      await deps.tokens.releaseLease(userId, leaseId);
-      return tokenOf(row);
-    }
-    let refreshed;
+  /** Holds the lease: refreshes `row`'s grant at Google and saves the result. */
+  async function refreshHoldingLease(
+    row: CalendarTokens,
+    leaseId: string,
+  ): Promise<GoogleAccessToken> {
+    const { userId } = row;
+    let refreshed: GoogleTokenSet;
     try {
       refreshed = await refreshWithRetries(row.refreshToken);
     } catch (error) {
       if (isAppError(error, "google_reconnect_required")) {
-        // Revoked, expired, or over Google's limit: the stored grant is dead for good.
-        await deps.tokens.delete(userId);
+        // Revoked, expired, or over Google's limit: this grant is dead for good. Only this
+        // grant goes: a reconnect that landed meanwhile has another grant id and stays.
+        await deps.tokens.delete(userId, {
+          grantId: row.grantId,
+          cause: "reconnect_required",
+          reason: "google_reconnect_required",
+          revokedAtGoogle: false,
+          needsRevocation: false,
+        });
         console.warn(`access_token: grant for user ${userId} is no longer valid; row deleted`);
         throw error;
       }
       const app = isAppError(error) ? error : new AppError("google_unavailable", "Google failed.");
-      console.warn(`access_token: refresh for user ${userId} failed: ${describeForLog(error)}`);
-      await deps.tokens.releaseLease(userId, leaseId, app.code).catch(() => {});
-      throw app.code === "google_unavailable" || app.code === "google_error"
-        ? new AppError("google_unavailable", "Google is not answering; try again shortly.", {
+      if (app.code === "google_client_misconfigured") {
+        console.error(`access_token: refresh for user ${userId} failed: ${describeForLog(app)}`);
+      } else {
+        console.warn(`access_token: refresh for user ${userId} failed: ${describeForLog(error)}`);
+      }
+      await deps.lease.release(userId, leaseId, app.code).catch(() => {});
+      if (app.code === "google_unavailable" || app.code === "google_error") {
+        throw new AppError("google_unavailable", "Google is not answering; try again shortly.", {
           cause: error,
-        })
-        : app;
+        });
+      }
+      throw app;
     }
     const scopes = refreshed.scopes.length > 0 ? refreshed.scopes : row.scopes;
-    if (!hasCalendarScope(scopes)) {
-      await deps.tokens.releaseLease(userId, leaseId, "google_scope_missing");
-      throw new AppError("google_scope_missing", "Calendar access is no longer granted.");
-    }
-    const saved = await deps.tokens.saveRefreshed(userId, {
-      leaseId,
+    const saved = await deps.lease.saveRefreshed(userId, leaseId, {
       accessToken: refreshed.accessToken,
-      refreshToken: refreshed.refreshToken,
+      refreshToken: refreshed.refreshToken ?? row.refreshToken,
       expiresAt: refreshed.expiresAt,
+      refreshTokenExpiresAt: refreshed.refreshTokenExpiresAt,
       scopes,
     });
     if (!saved) console.warn(`access_token: lease for user ${userId} lapsed before saving`);
+    if (!hasCalendarScope(scopes)) {
+      // Saved as Google answered, so status shows it; the grant no longer covers Calendar.
+      throw new AppError("google_scope_missing", "Calendar access is no longer granted.");
+    }
     return { accessToken: refreshed.accessToken, expiresAt: refreshed.expiresAt, scopes };
+  }
+
+  /**
+   * Takes the lease and, if `stillNeeded` says so of the row as it now is, refreshes; null when
+   * someone else holds the lease.
+   */
+  async function refreshIfLeaseFree(
+    userId: string,
+    stillNeeded: (row: CalendarTokens) => boolean,
+  ): Promise<GoogleAccessToken | null> {
+    const leaseId = crypto.randomUUID();
+    if (!await deps.lease.acquire(userId, leaseId, leaseSeconds)) return null;
+    try {
+      // Re-read under the lease: another process may have refreshed since our read.
+      const row = await usable(await deps.tokens.get(userId));
+      if (!stillNeeded(row)) return tokenOf(row);
+      return await refreshHoldingLease(row, leaseId);
+    } finally {
+      // A no-op when saveRefreshed or release already let go; covers every throw above.
+      await deps.lease.release(userId, leaseId).catch(() => {});
+    }
+  }
+
+  /** Waits for the current refresher until its lease lapses at the latest. */
+  async function waitForOthers(userId: string, deadline: number): Promise<void> {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new AppError("google_unavailable", "The token refresh is taking too long.");
+    }
+    await deps.lease.awaitRelease(userId, left);
   }
 
   async function obtain(userId: string): Promise<GoogleAccessToken> {
     const deadline = Date.now() + (leaseSeconds + 5) * 1000;
     for (;;) {
-      const row = usable(await deps.tokens.get(userId));
-      if (fresh(row)) return tokenOf(row);
-      const leaseId = crypto.randomUUID();
-      if (await acquireLease(userId, leaseId)) return await refreshHoldingLease(userId, leaseId);
-      // Someone else is refreshing: wait for their result (or for their lease to lapse).
-      if (Date.now() > deadline) {
-        throw new AppError("google_unavailable", "The token refresh is taking too long.");
+      const row = await usable(await deps.tokens.get(userId));
+      const left = remainingMs(row);
+      if (left > marginMs) {
+        if (left <= aheadMs) renewAhead(userId);
+        return tokenOf(row);
       }
-      await delay(pollMs);
+      const refreshed = await refreshIfLeaseFree(userId, (now) => remainingMs(now) <= marginMs);
+      if (refreshed) return refreshed;
+      await waitForOthers(userId, deadline);
     }
   }
 
+  /** One background renewal per user per process; failures are the next caller's to see. */
+  function renewAhead(userId: string): void {
+    if (renewing.has(userId)) return;
+    renewing.add(userId);
+    runInBackground(
+      refreshIfLeaseFree(userId, (now) => remainingMs(now) <= aheadMs)
+        .catch((error) =>
+          console.warn(`access_token: renewal ahead for ${userId}: ${describeForLog(error)}`)
+        )
+        .finally(() => renewing.delete(userId)),
+    );
+  }
+
+  async function renew(userId: string, options: RenewOptions): Promise<GoogleAccessToken> {
+    if (options.leaseId) {
+      const row = await usable(await deps.tokens.get(userId));
+      try {
+        return await refreshHoldingLease(row, options.leaseId);
+      } finally {
+        await deps.lease.release(userId, options.leaseId).catch(() => {});
+      }
+    }
+    const deadline = Date.now() + (leaseSeconds + 5) * 1000;
+    for (;;) {
+      const row = await usable(await deps.tokens.get(userId));
+      // Someone already replaced the refused token: use theirs rather than refresh again.
+      if (options.staleAccessToken && row.accessToken !== options.staleAccessToken) {
+        return tokenOf(row);
+      }
+      const stale = options.staleAccessToken;
+      const refreshed = await refreshIfLeaseFree(
+        userId,
+        (now) => stale === undefined || now.accessToken === stale,
+      );
+      if (refreshed) return refreshed;
+      await waitForOthers(userId, deadline);
+      if (!options.staleAccessToken) return tokenOf(await usable(await deps.tokens.get(userId)));
+    }
+  }
+
+  const singleFlight = (key: string, task: () => Promise<GoogleAccessToken>) => {
+    const pending = inFlight.get(key);
+    if (pending) return pending;
+    const promise = task().finally(() => inFlight.delete(key));
+    inFlight.set(key, promise);
+    return promise;
+  };
+
   return {
+    leaseSeconds,
     getGoogleAccessToken(userId) {
-      const pending = inFlight.get(userId);
-      if (pending) return pending;
-      const promise = obtain(userId).finally(() => inFlight.delete(userId));
-      inFlight.set(userId, promise);
-      return promise;
+      return singleFlight(userId, () => obtain(userId));
+    },
+    renew(userId, options = {}) {
+      if (options.leaseId) return renew(userId, options);
+      return singleFlight(`renew:${userId}`, () => renew(userId, options));
     },
   };
 }
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * A valid Google access token for `userId` (at least a minute left), its expiry and scopes.
- * Throws AppError: google_not_connected, google_reconnect_required (call google-connect again),
- * google_scope_missing, google_unavailable (try again later), database_unavailable.
- */
-export function getGoogleAccessToken(userId: string): Promise<GoogleAccessToken> {
-  return getServices().accessTokens.getGoogleAccessToken(userId);
 }

@@ -5,16 +5,29 @@
  */
 
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
+import { UUID_PATTERN } from "./ids.ts";
 
+/** Who is calling, once authenticated. */
 export type Caller = { kind: "service" } | { kind: "user"; userId: string };
 
+/** Authenticates requests; builds once per process. */
 export interface CallerVerifier {
   authenticate(req: Request): Promise<Caller>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_CREDENTIAL_LENGTH = 8192;
+
+/** The verifier for `config`'s credentials and Auth server. */
+export function callerVerifierFor(config: Config): CallerVerifier {
+  return createCallerVerifier({
+    serviceCredentials: config.serviceCredentials,
+    jwksUrl: config.auth.jwksUrl,
+    issuer: config.auth.issuer,
+    timeoutMs: config.httpTimeoutMs,
+  });
+}
 
 /** Builds the verifier once per process: hashed service credentials and a cached JWKS. */
 export function createCallerVerifier(options: {
@@ -61,7 +74,7 @@ export function createCallerVerifier(options: {
           audience: "authenticated",
           requiredClaims: ["sub", "exp"],
         });
-        if (payload.role !== "authenticated" || !UUID.test(payload.sub ?? "")) {
+        if (payload.role !== "authenticated" || !UUID_PATTERN.test(payload.sub ?? "")) {
           throw new Error("not a signed-in user's token");
         }
         return { kind: "user", userId: payload.sub!.toLowerCase() };

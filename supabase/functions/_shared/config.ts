@@ -4,35 +4,30 @@
  */
 
 import { base64url } from "jose";
+import { GOOGLE_DEFAULTS, googleEndpointsAt } from "./google_facts.ts";
 
-/** Google's real endpoints: the default. Only GOOGLE_OAUTH_BASE_URL points elsewhere. */
-export const GOOGLE_DEFAULTS = Object.freeze({
-  issuer: "https://accounts.google.com",
-  authorizationEndpoint: "https://accounts.google.com/o/oauth2/v2/auth",
-  tokenEndpoint: "https://oauth2.googleapis.com/token",
-  revocationEndpoint: "https://oauth2.googleapis.com/revoke",
-  apiBaseUrl: "https://www.googleapis.com",
-});
-
-export const CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar.events";
-/** Least privilege: calendar events, plus `openid email` to learn which account was connected. */
-export const REQUESTED_SCOPES: readonly string[] = Object.freeze([
-  "openid",
-  "email",
-  CALENDAR_SCOPE,
-]);
-
+/** One key of TOKEN_ENCRYPTION_KEY: its id (in every ciphertext's header) and 32 bytes. */
 export interface EncryptionKey {
   readonly kid: string;
   readonly key: Uint8Array;
 }
 
+/** The bot's webhook: where lifecycle events go, and the Standard Webhooks secret signing them. */
+export interface WebhookSettings {
+  readonly url: string;
+  /** `whsec_` + base64 of the key, as the Standard Webhooks spec and its libraries take it. */
+  readonly secret: string;
+}
+
+/** The validated configuration of every function; frozen. */
 export interface Config {
   readonly supabaseUrl: string;
   /** The key the functions use for PostgREST: service_role JWT, else the first secret key. */
   readonly adminKey: string;
   /** Every credential that identifies the bot's server (compared in constant time). */
   readonly serviceCredentials: readonly string[];
+  /** BOT_API_KEYS: opaque keys that let the bot call the functions, and nothing in PostgREST. */
+  readonly botApiKeys: readonly string[];
   readonly auth: { readonly issuer: string; readonly jwksUrl: URL };
   readonly google: {
     readonly clientId: string;
@@ -58,10 +53,23 @@ export interface Config {
   /** Where the callback sends the person; null means a short plain-text answer instead. */
   readonly resultPageUrl: string | null;
   readonly httpTimeoutMs: number;
-  readonly maxPendingFlowsPerUser: number;
+  /** Null when BOT_WEBHOOK_URL and BOT_WEBHOOK_SECRET are both unset: no events are queued. */
+  readonly webhooks: WebhookSettings | null;
+  readonly maintenance: {
+    /** Refresh a grant whose refresh token was not used for this many days (KEEPALIVE_DAYS). */
+    readonly keepaliveDays: number;
+    /** Warn (`google_calendar.expiring`) this long before a time-limited grant lapses. */
+    readonly expiringNoticeHours: number;
+    /** The most Google calls one maintenance pass may make (MAINTENANCE_GOOGLE_CALL_BUDGET). */
+    readonly googleCallBudget: number;
+    /** Delivered webhook events are purged after this many days (WEBHOOK_RETENTION_DAYS). */
+    readonly webhookRetentionDays: number;
+  };
 }
 
+/** Thrown by loadConfig with every problem found, so one deploy fixes them all. */
 export class ConfigError extends Error {
+  /** One line per bad or missing variable, each naming it (never its value). */
   readonly problems: readonly string[];
   constructor(problems: string[]) {
     super(`Invalid configuration:\n- ${problems.join("\n- ")}`);
@@ -109,6 +117,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const stateSecret = new TextEncoder().encode(stateSecretText);
   if (stateSecretText && stateSecret.length < 32) {
     problems.push("OAUTH_STATE_SECRET must be at least 32 bytes");
+  } else if (stateSecretText && looksWeak(stateSecret)) {
+    problems.push(
+      "OAUTH_STATE_SECRET looks guessable (too few distinct characters, or a " +
+        "repeated pattern); use e.g. `openssl rand -base64 48`",
+    );
   }
   if (stateSecretText && stateSecretText === env.SUPABASE_JWT_SECRET?.trim()) {
     problems.push("OAUTH_STATE_SECRET must not be the Supabase JWT secret");
@@ -137,20 +150,51 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ? checkUrl("AUTH_JWKS_URL", jwksUrlValue, problems)
     : `${supabaseUrl}/auth/v1/.well-known/jwks.json`;
 
+  const botApiKeys = parseBotApiKeys(optional("BOT_API_KEYS"), serviceCredentials, problems);
+  const webhooks = parseWebhooks(
+    optional("BOT_WEBHOOK_URL"),
+    optional("BOT_WEBHOOK_SECRET"),
+    problems,
+  );
+  const maintenance = {
+    keepaliveDays: wholeNumber(
+      "KEEPALIVE_DAYS",
+      optional("KEEPALIVE_DAYS"),
+      30,
+      [1, 170],
+      problems,
+    ),
+    expiringNoticeHours: wholeNumber(
+      "EXPIRING_NOTICE_HOURS",
+      optional("EXPIRING_NOTICE_HOURS"),
+      48,
+      [1, 24 * 30],
+      problems,
+    ),
+    googleCallBudget: wholeNumber(
+      "MAINTENANCE_GOOGLE_CALL_BUDGET",
+      optional("MAINTENANCE_GOOGLE_CALL_BUDGET"),
+      200,
+      [0, 10_000],
+      problems,
+    ),
+    webhookRetentionDays: wholeNumber(
+      "WEBHOOK_RETENTION_DAYS",
+      optional("WEBHOOK_RETENTION_DAYS"),
+      7,
+      [1, 365],
+      problems,
+    ),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const google = oauthBaseUrl
-    ? {
-      issuer: oauthBaseUrl,
-      authorizationEndpoint: `${oauthBaseUrl}/o/oauth2/v2/auth`,
-      tokenEndpoint: `${oauthBaseUrl}/token`,
-      revocationEndpoint: `${oauthBaseUrl}/revoke`,
-    }
-    : GOOGLE_DEFAULTS;
+  const google = oauthBaseUrl ? googleEndpointsAt(oauthBaseUrl) : GOOGLE_DEFAULTS;
   return deepFreeze({
     supabaseUrl,
     adminKey: serviceCredentials[0]!,
     serviceCredentials,
+    botApiKeys,
     auth: {
       issuer: authIssuer,
       jwksUrl: new URL(jwksUrl),
@@ -177,7 +221,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedOrigins,
     resultPageUrl: resultPage,
     httpTimeoutMs,
-    maxPendingFlowsPerUser: 5,
+    webhooks,
+    maintenance,
   });
 }
 
@@ -255,6 +300,12 @@ function parseEncryptionKeys(value: string, problems: string[]): EncryptionKey[]
       );
       return [];
     }
+    if (looksWeak(key)) {
+      problems.push(
+        `TOKEN_ENCRYPTION_KEY key ${kid} looks guessable (e.g. all zeros); use 32 random bytes`,
+      );
+      return [];
+    }
     if (keys.some((k) => k.kid === kid)) {
       problems.push(`TOKEN_ENCRYPTION_KEY names key id ${kid} twice`);
       return [];
@@ -262,6 +313,97 @@ function parseEncryptionKeys(value: string, problems: string[]): EncryptionKey[]
     keys.push({ kid, key });
   }
   return keys;
+}
+
+/**
+ * Obviously low entropy: fewer than 10 distinct bytes (a random 32-byte key has about 30), or a
+ * short pattern repeated. Catches placeholders and typed-in keys; it is no strength meter.
+ */
+export function looksWeak(bytes: Uint8Array): boolean {
+  if (new Set(bytes).size < 10) return true;
+  for (let period = 1; period <= bytes.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < bytes.length && repeats; i++) repeats = bytes[i] === bytes[i - period];
+    if (repeats) return true;
+  }
+  return false;
+}
+
+/**
+ * BOT_API_KEYS: comma-separated opaque keys (several, to rotate), each at least 32 characters of
+ * something random, and none equal to a Supabase key (they must not open PostgREST).
+ */
+function parseBotApiKeys(
+  value: string | null,
+  serviceCredentials: readonly string[],
+  problems: string[],
+): string[] {
+  if (!value) return [];
+  const keys = value.split(",").map((k) => k.trim()).filter(Boolean);
+  for (const key of keys) {
+    if (key.length < 32 || key.length > 512 || !/^[\x21-\x7e]+$/.test(key)) {
+      problems.push("BOT_API_KEYS must be comma-separated keys of 32 to 512 printable characters");
+      return [];
+    }
+    if (looksWeak(new TextEncoder().encode(key))) {
+      problems.push("BOT_API_KEYS has a key that looks guessable; use e.g. `openssl rand -hex 32`");
+      return [];
+    }
+    if (serviceCredentials.includes(key)) {
+      problems.push("BOT_API_KEYS must not repeat a Supabase API key");
+      return [];
+    }
+  }
+  return keys;
+}
+
+/** BOT_WEBHOOK_URL and BOT_WEBHOOK_SECRET: both or neither. */
+function parseWebhooks(
+  url: string | null,
+  secret: string | null,
+  problems: string[],
+): WebhookSettings | null {
+  if (!url && !secret) return null;
+  if (!url || !secret) {
+    problems.push("BOT_WEBHOOK_URL and BOT_WEBHOOK_SECRET must be set together (or neither)");
+    return null;
+  }
+  const checked = checkUrl("BOT_WEBHOOK_URL", url, problems);
+  const key = secret.startsWith("whsec_") ? decodeBase64(secret.slice("whsec_".length)) : null;
+  if (!key || key.length < 24 || key.length > 64) {
+    problems.push("BOT_WEBHOOK_SECRET must be whsec_ followed by base64 of 24 to 64 random bytes");
+    return null;
+  }
+  if (looksWeak(key)) {
+    problems.push("BOT_WEBHOOK_SECRET looks guessable; use 32 random bytes");
+    return null;
+  }
+  return { url: checked, secret };
+}
+
+function wholeNumber(
+  name: string,
+  value: string | null,
+  fallback: number,
+  [min, max]: [number, number],
+  problems: string[],
+): number {
+  if (value === null) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max}`);
+    return fallback;
+  }
+  return n;
+}
+
+function decodeBase64(value: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return null;
+  try {
+    return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
 }
 
 function decodeBase64Url(value: string): Uint8Array | null {

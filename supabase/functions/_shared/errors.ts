@@ -16,29 +16,49 @@ export const ERROR_STATUS = {
   flow_not_found: 400,
   consent_denied: 400,
   google_error: 502,
+  google_account_mismatch: 400,
   google_scope_missing: 400,
   google_refresh_token_missing: 400,
   google_not_connected: 404,
   google_reconnect_required: 409,
+  google_rate_limited: 429,
+  google_api_disabled: 502,
+  google_client_misconfigured: 502,
   google_unavailable: 503,
   database_unavailable: 503,
   internal_error: 500,
 } as const;
 
+/** Every error code the kit answers with; callers branch on these, never on messages. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** Codes that are the operator's to fix (configuration at Google), not the person's or the bot's. */
+export const OPERATOR_ERROR_CODES: ReadonlySet<ErrorCode> = new Set([
+  "google_api_disabled",
+  "google_client_misconfigured",
+]);
+
+/** The kit's one error type: a stable code, its HTTP status, a safe message, a private cause. */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** For `google_rate_limited`: how long to wait before trying again, when Google said. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = "AppError";
     this.code = code;
     this.status = ERROR_STATUS[code];
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
+/** True when `error` is an AppError (with `code`, when given). */
 export function isAppError(error: unknown, code?: ErrorCode): error is AppError {
   return error instanceof AppError && (code === undefined || error.code === code);
 }
@@ -47,6 +67,17 @@ export function isAppError(error: unknown, code?: ErrorCode): error is AppError 
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   return new AppError("internal_error", "Something went wrong on our side.", { cause: error });
+}
+
+/**
+ * Logs `error` for `where` without secrets: error level for server faults and operator errors
+ * (an alert should fire), nothing for the caller's own mistakes.
+ */
+export function logError(where: string, error: unknown): void {
+  const app = toAppError(error);
+  if (app.status >= 500 || OPERATOR_ERROR_CODES.has(app.code)) {
+    console.error(`${where}: ${describeForLog(app)}`);
+  }
 }
 
 /**

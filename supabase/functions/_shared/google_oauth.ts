@@ -4,27 +4,41 @@
  */
 
 import * as oauth from "oauth4webapi";
-import { CALENDAR_SCOPE, type Config, REQUESTED_SCOPES } from "./config.ts";
+import type { Config } from "./config.ts";
 import { AppError, isAppError } from "./errors.ts";
+import { REQUESTED_SCOPES } from "./google_facts.ts";
 
+/** What Google's token endpoint gave us, parsed. */
 export interface GoogleTokenSet {
   accessToken: string;
   refreshToken: string | null;
   expiresAt: Date | null;
+  /**
+   * When the refresh token itself lapses (`refresh_token_expires_in`): Testing-mode apps and
+   * time-limited access. Null when Google gave no limit.
+   */
+  refreshTokenExpiresAt: Date | null;
   scopes: string[];
 }
 
+/** The Google account behind a consent, from the validated ID token. */
 export interface GoogleAccount {
   sub: string;
   email: string | null;
+  /** Google's `email_verified`: only a verified email may be compared with an expected one. */
+  emailVerified: boolean;
 }
 
+/** Google's endpoints and our OAuth client, from the configuration. */
 export type GoogleSettings = Config["google"];
 
-/** Scopes that also let us act on calendar events (the broader calendar scope includes them). */
-const CALENDAR_SCOPES = [CALENDAR_SCOPE, "https://www.googleapis.com/auth/calendar"];
-
+/** Google's OAuth operations, each with a timeout and AppError codes. */
 export interface GoogleOAuth {
+  /**
+   * The consent URL. Google is always asked to show its account chooser (`select_account`), so
+   * the person sees which account is being linked; `consent` is added when we hold no refresh
+   * token, since only a consent screen brings a new one.
+   */
   authorizationUrl(options: {
     state: string;
     codeChallenge: string;
@@ -41,10 +55,7 @@ export interface GoogleOAuth {
   revoke(token: string): Promise<boolean>;
 }
 
-export function hasCalendarScope(scopes: readonly string[]): boolean {
-  return scopes.some((s) => CALENDAR_SCOPES.includes(s));
-}
-
+/** Builds the OAuth client for `google`; `fetch` is for tests. */
 export function createGoogleOAuth(
   google: GoogleSettings,
   options: { timeoutMs: number; fetch?: typeof fetch },
@@ -86,9 +97,10 @@ export function createGoogleOAuth(
       url.searchParams.set("state", state);
       url.searchParams.set("code_challenge", codeChallenge);
       url.searchParams.set("code_challenge_method", "S256");
+      // The account chooser always, so a forwarded link shows whose calendar is being linked.
       // Forcing consent mints a new refresh token; Google keeps only 100 per account, so ask
       // for it only when we hold none.
-      if (forceConsent) url.searchParams.set("prompt", "consent");
+      url.searchParams.set("prompt", forceConsent ? "select_account consent" : "select_account");
       if (loginHint) url.searchParams.set("login_hint", loginHint);
       return url;
     },
@@ -134,7 +146,12 @@ export function createGoogleOAuth(
       }
       return {
         tokens: toTokenSet(result),
-        account: { sub: claims.sub, email: typeof claims.email === "string" ? claims.email : null },
+        account: {
+          sub: claims.sub,
+          email: typeof claims.email === "string" ? claims.email : null,
+          // Google sends a boolean; some older tokens carried the string "true".
+          emailVerified: claims.email_verified === true || claims.email_verified === "true",
+        },
       };
     },
 
@@ -186,6 +203,10 @@ function toTokenSet(result: oauth.TokenEndpointResponse): GoogleTokenSet {
     expiresAt: typeof result.expires_in === "number"
       ? new Date(Date.now() + result.expires_in * 1000)
       : null,
+    refreshTokenExpiresAt: typeof result.refresh_token_expires_in === "number" &&
+        result.refresh_token_expires_in > 0
+      ? new Date(Date.now() + result.refresh_token_expires_in * 1000)
+      : null,
     scopes: typeof result.scope === "string" ? result.scope.split(" ").filter(Boolean) : [],
   };
 }
@@ -205,7 +226,27 @@ async function callTokenEndpoint<T>(call: () => Promise<T>): Promise<T> {
           cause: error,
         });
       }
+      // The OAuth client itself was deleted, disabled or its secret rotated: every user fails
+      // alike, and only the operator can fix it. Never a reason to delete anyone's grant.
+      if (
+        error.error === "invalid_client" || error.error === "unauthorized_client" ||
+        error.error === "deleted_client" || error.error === "disabled_client"
+      ) {
+        throw new AppError(
+          "google_client_misconfigured",
+          "The app's Google OAuth client is not accepted by Google.",
+          { cause: error },
+        );
+      }
       throw new AppError("google_error", "Google refused the request.", { cause: error });
+    }
+    if (error instanceof oauth.WWWAuthenticateChallengeError && error.status === 401) {
+      // A 401 from the token endpoint is client authentication failing (invalid_client).
+      throw new AppError(
+        "google_client_misconfigured",
+        "The app's Google OAuth client is not accepted by Google.",
+        { cause: error },
+      );
     }
     if (
       error instanceof oauth.OperationProcessingError && error.code === oauth.JWT_CLAIM_COMPARISON

@@ -1,4 +1,4 @@
-/** Response helpers shared by every function: JSON errors and the headers on every answer. */
+/** Response helpers shared by every function: JSON answers, JSON errors, and the headers on both. */
 
 import { type AppError, toAppError } from "./errors.ts";
 
@@ -9,6 +9,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   "x-content-type-options": "nosniff",
 });
 
+/** `body` as JSON with `status`, the security headers and any extra `headers`. */
 export function jsonResponse(
   status: number,
   body: unknown,
@@ -20,11 +21,18 @@ export function jsonResponse(
   });
 }
 
-/** `{ code, message }` with the error's status; 405s also say which methods are allowed. */
+/**
+ * `{ code, message }` with the error's status and an `x-error-code` header, so callers can branch
+ * on one header whatever the body. 405s say which methods are allowed; 429s say when to retry.
+ * Anything that is not an AppError is answered as `internal_error`, never with its message.
+ */
 export function errorResponse(error: unknown, allow?: readonly string[]): Response {
   const app: AppError = toAppError(error);
-  const extra: Record<string, string> = {};
+  const extra: Record<string, string> = { "x-error-code": app.code };
   if (app.code === "method_not_allowed" && allow) extra.allow = allow.join(", ");
   if (app.code === "unauthorized") extra["www-authenticate"] = 'Bearer realm="google-calendar"';
-  return jsonResponse(app.status, { code: app.code, message: app.message }, extra);
+  if (app.retryAfterSeconds !== undefined) extra["retry-after"] = String(app.retryAfterSeconds);
+  const body: Record<string, unknown> = { code: app.code, message: app.message };
+  if (app.retryAfterSeconds !== undefined) body.retry_after_seconds = app.retryAfterSeconds;
+  return jsonResponse(app.status, body, extra);
 }

@@ -5,6 +5,7 @@
 
 import { errors, jwtVerify, SignJWT } from "jose";
 import { AppError } from "./errors.ts";
+import { UUID_PATTERN } from "./ids.ts";
 
 export const STATE_TYP = "oauth-state+jwt";
 
@@ -54,8 +55,6 @@ export async function signState(
   return { state, expiresAt: new Date(exp * 1000) };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /**
  * Verifies signature (HS256 only), typ, iss, aud and expiry, and that sub and jti are UUIDs.
  * Throws AppError `state_expired` or `state_invalid`; never says more about why.
@@ -76,7 +75,7 @@ export async function verifyState(
       clockTolerance: 5,
       ...(options.now ? { currentDate: options.now } : {}),
     });
-    if (!UUID.test(payload.sub ?? "") || !UUID.test(payload.jti ?? "")) {
+    if (!UUID_PATTERN.test(payload.sub ?? "") || !UUID_PATTERN.test(payload.jti ?? "")) {
       throw new AppError("state_invalid", "The sign-in link is not valid.");
     }
     return { userId: payload.sub!, jti: payload.jti!, expiresAt: new Date(payload.exp! * 1000) };

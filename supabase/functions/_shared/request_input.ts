@@ -5,9 +5,9 @@
 
 import { AppError } from "./errors.ts";
 import type { Caller, CallerVerifier } from "./caller_auth.ts";
+import { normalizeUserId } from "./ids.ts";
 
 export const MAX_BODY_BYTES = 4096;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // A plain email-like hint; anything with spaces, controls or markup is refused, not cleaned.
 const LOGIN_HINT = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,190}$/;
 
@@ -99,10 +99,7 @@ function tooLarge(): AppError {
  * (or nobody, meaning themself).
  */
 export function resolveUserId(caller: Caller, requested: string | undefined): string {
-  if (requested !== undefined && !UUID.test(requested)) {
-    throw new AppError("invalid_request", "user_id must be a UUID.");
-  }
-  const userId = requested?.toLowerCase();
+  const userId = requested === undefined ? undefined : normalizeUserId(requested);
   if (caller.kind === "service") {
     if (!userId) throw new AppError("invalid_request", "user_id is required.");
     return userId;

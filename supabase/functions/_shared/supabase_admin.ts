@@ -10,6 +10,17 @@ import { AppError } from "./errors.ts";
 /** Typed with the generated schema: a renamed column or RPC argument fails `deno check`. */
 export type AdminClient = SupabaseClient<Database>;
 
+/** The functions' database client for `config` (its URL, admin key and timeout). */
+export function adminClientFor(
+  config: { supabaseUrl: string; adminKey: string; httpTimeoutMs: number },
+): AdminClient {
+  return createAdminClient(config.supabaseUrl, {
+    key: config.adminKey,
+    timeoutMs: config.httpTimeoutMs,
+  });
+}
+
+/** A client with service credentials, no session, retries off and a timeout on every request. */
 export function createAdminClient(
   supabaseUrl: string,
   options: { key: string; timeoutMs: number },
@@ -25,6 +36,7 @@ export function createAdminClient(
   });
 }
 
+/** `fetch` that gives up after `timeoutMs` (as well as on the caller's own signal). */
 export function fetchWithTimeout(timeoutMs: number): typeof fetch {
   return (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);

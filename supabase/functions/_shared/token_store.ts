@@ -1,86 +1,118 @@
 /**
- * The per-user token store other functions import: read, save and delete a user's Google tokens,
- * encrypted at rest, through PostgREST with the functions' own service credentials.
+ * The per-user token store: read a user's grant (decrypted), save a new consent, delete a grant.
+ * Writes go through the database's RPCs, so the lifecycle event and the revocation-queue row
+ * they imply are written in the same transaction as the change (see docs/database.md).
+ * The refresh lease, and writing a refresh's result under it, live in refresh_lease.ts.
  */
 
-import type { Tables, TablesUpdate } from "./database.types.ts";
+import type { Tables } from "./database.types.ts";
 import { AppError } from "./errors.ts";
-import { getServices } from "./services.ts";
 import { type AdminClient, databaseError } from "./supabase_admin.ts";
 import { decryptToken, encryptToken, type Keyring, TokenDecryptError } from "./token_crypto.ts";
 
+/** The table of grants, one row per user. */
 export const TOKENS_TABLE = "google_calendar_tokens";
 
+/** A user's stored grant, decrypted. */
 export interface CalendarTokens {
   userId: string;
+  /** Identity of this grant: new on every consent, so a late writer cannot touch a newer one. */
+  grantId: string;
   accessToken: string;
   refreshToken: string;
   expiresAt: Date | null;
+  /** When the refresh token lapses (time-limited grants); null when it does not. */
+  refreshTokenExpiresAt: Date | null;
   scopes: string[];
   googleSub: string | null;
   googleEmail: string | null;
+  connectedAt: Date | null;
   updatedAt: Date | null;
   lastRefreshAt: Date | null;
   /** The error code of the last failed refresh, cleared by the next success. */
   lastRefreshError: string | null;
 }
 
-export interface RefreshedTokens {
-  /** The lease the refresher holds; the write happens only while it still holds it. */
-  leaseId: string;
-  accessToken: string;
-  /** Google rarely rotates refresh tokens; null keeps the stored one. */
-  refreshToken: string | null;
-  expiresAt: Date | null;
-  scopes: string[];
-}
-
-export interface SaveTokensInput {
+/** A consent's result, to be stored as the user's grant. */
+export interface SaveGrantInput {
   userId: string;
   accessToken: string;
   /** Null when Google sent none: the stored one is kept, if it is for the same Google account. */
   refreshToken: string | null;
   expiresAt: Date | null;
+  refreshTokenExpiresAt: Date | null;
   scopes: string[];
   googleSub: string;
   googleEmail: string | null;
 }
 
+/** What saving a consent did. */
+export interface SaveGrantResult {
+  grantId: string;
+  /** A grant existed for this user before. */
+  reconnected: boolean;
+  /** The same Google account is also linked to at least one other user. */
+  linkedToOtherUsers: boolean;
+}
+
+/** Why a grant is being deleted; recorded in the `disconnected` event. */
+export type DeleteCause = "disconnect" | "reconnect_required";
+
+/** How a grant is being deleted. */
+export interface DeleteGrantOptions {
+  /** Delete only this grant: a newer consent stored meanwhile is left alone. */
+  grantId?: string;
+  cause: DeleteCause;
+  /** For `reconnect_required`: the code behind it (e.g. google_reconnect_required). */
+  reason?: string;
+  /** Google confirmed the revocation. */
+  revokedAtGoogle: boolean;
+  /** False when nothing is left to revoke (revoked, or Google already called it invalid). */
+  needsRevocation: boolean;
+}
+
+/** Reads and writes users' grants. */
 export interface TokenStore {
-  /** The user's decrypted tokens, or null when not connected (or the row does not decrypt). */
+  /** The user's decrypted grant, or null when not connected (or the row does not decrypt). */
   get(userId: string): Promise<CalendarTokens | null>;
-  /** Upserts one row per user; see SaveTokensInput.refreshToken. */
-  save(input: SaveTokensInput): Promise<void>;
+  /** Stores a consent; see SaveGrantInput.refreshToken. Throws google_refresh_token_missing. */
+  save(input: SaveGrantInput): Promise<SaveGrantResult>;
   /** True when a row was deleted. */
-  delete(userId: string): Promise<boolean>;
-  /** Writes a refresh's result and releases the lease; false when the lease was lost. */
-  saveRefreshed(userId: string, tokens: RefreshedTokens): Promise<boolean>;
-  /** Lets go of the lease, leaving the tokens as they were; `failure` is recorded for status. */
-  releaseLease(userId: string, leaseId: string, failure?: string): Promise<void>;
+  delete(userId: string, options: DeleteGrantOptions): Promise<boolean>;
 }
 
 type TokenRow = Pick<
   Tables<"google_calendar_tokens">,
   | "user_id"
+  | "grant_id"
   | "access_token"
   | "refresh_token"
   | "token_expiry"
+  | "refresh_token_expires_at"
   | "scopes"
   | "google_sub"
   | "google_email"
+  | "connected_at"
   | "updated_at"
   | "last_refresh_at"
   | "last_refresh_error"
 >;
 
-const COLUMNS = "user_id, access_token, refresh_token, token_expiry, scopes, google_sub, " +
-  "google_email, updated_at, last_refresh_at, last_refresh_error";
+/** The columns a grant is read from. */
+export const TOKEN_COLUMNS = "user_id, grant_id, access_token, refresh_token, token_expiry, " +
+  "refresh_token_expires_at, scopes, google_sub, google_email, connected_at, updated_at, " +
+  "last_refresh_at, last_refresh_error";
 
-export function createTokenStore(db: AdminClient, keyring: Keyring): TokenStore {
+/** Builds the store over `db` with `keyring`; `webhooks` says whether events are queued. */
+export function createTokenStore(
+  db: AdminClient,
+  keyring: Keyring,
+  options: { webhooks: boolean },
+): TokenStore {
   const store: TokenStore = {
     async get(userId) {
-      const { data, error } = await db.from(TOKENS_TABLE).select(COLUMNS).eq("user_id", userId)
-        .maybeSingle<TokenRow>();
+      const { data, error } = await db.from(TOKENS_TABLE).select(TOKEN_COLUMNS)
+        .eq("user_id", userId).maybeSingle<TokenRow>();
       if (error) throw databaseError(error);
       if (!data) return null;
       try {
@@ -90,20 +122,23 @@ export function createTokenStore(db: AdminClient, keyring: Keyring): TokenStore 
         ]);
         return {
           userId,
+          grantId: data.grant_id,
           accessToken,
           refreshToken,
-          expiresAt: data.token_expiry ? new Date(data.token_expiry) : null,
+          expiresAt: dateOrNull(data.token_expiry),
+          refreshTokenExpiresAt: dateOrNull(data.refresh_token_expires_at),
           scopes: data.scopes ?? [],
           googleSub: data.google_sub,
           googleEmail: data.google_email,
-          updatedAt: data.updated_at ? new Date(data.updated_at) : null,
-          lastRefreshAt: data.last_refresh_at ? new Date(data.last_refresh_at) : null,
+          connectedAt: dateOrNull(data.connected_at),
+          updatedAt: dateOrNull(data.updated_at),
+          lastRefreshAt: dateOrNull(data.last_refresh_at),
           lastRefreshError: data.last_refresh_error,
         };
       } catch (error) {
         if (!(error instanceof TokenDecryptError)) throw error;
-        // A rotated-away key, or a row the user wrote themself through RLS: unusable, so the
-        // user is not connected. Logged without any of the row's content.
+        // A retired key, or a row written by hand: unusable, so the user is not connected.
+        // Logged without any of the row's content.
         console.warn(`token_store: stored tokens for user ${userId} do not decrypt; ignoring them`);
         return null;
       }
@@ -111,110 +146,73 @@ export function createTokenStore(db: AdminClient, keyring: Keyring): TokenStore 
 
     async save(input) {
       const { userId } = input;
-      const common = {
-        access_token: await encryptToken(keyring, input.accessToken, {
+      let keepGrantId: string | null = null;
+      if (input.refreshToken === null) {
+        // Google sends a refresh token only on first consent. Keep ours, but only if it still
+        // decrypts and is for the same Google account: another account's access token beside
+        // our refresh token would cross-wire two accounts.
+        const current = await store.get(userId);
+        if (current?.googleSub === input.googleSub) keepGrantId = current.grantId;
+      }
+      const { data, error } = await db.rpc("google_calendar_save_grant", {
+        p_user_id: userId,
+        p_access_token: await encryptToken(keyring, input.accessToken, {
           userId,
           field: "access_token",
         }),
-        token_expiry: input.expiresAt?.toISOString() ?? null,
-        scopes: input.scopes,
-        google_sub: input.googleSub,
-        google_email: input.googleEmail,
-        updated_at: new Date().toISOString(),
-        // New consent: an in-flight refresh of the old grant must not write over it.
-        refresh_lease_id: null,
-        refresh_lease_until: null,
-        last_refresh_error: null,
-      };
-      if (input.refreshToken !== null) {
-        const refresh_token = await encryptToken(keyring, input.refreshToken, {
-          userId,
-          field: "refresh_token",
-        });
-        const { error } = await db.from(TOKENS_TABLE).upsert(
-          { user_id: userId, ...common, refresh_token },
-          { onConflict: "user_id" },
+        // Null keeps the stored one (of grant p_keep_grant_id); the database checks the rest.
+        p_refresh_token: input.refreshToken === null ? null! : await encryptToken(
+          keyring,
+          input.refreshToken,
+          { userId, field: "refresh_token" },
+        ),
+        p_keep_grant_id: keepGrantId!,
+        p_token_expiry: input.expiresAt?.toISOString() ?? null!,
+        p_refresh_token_expires_at: input.refreshTokenExpiresAt?.toISOString() ?? null!,
+        p_scopes: input.scopes,
+        p_google_sub: input.googleSub,
+        p_google_email: input.googleEmail ?? null!,
+        p_webhooks: options.webhooks,
+      });
+      if (error) throw databaseError(error);
+      const result = data as {
+        saved?: boolean;
+        grant_id?: string;
+        reconnected?: boolean;
+        google_account_linked_to_other_users?: boolean;
+      } | null;
+      if (!result?.saved || !result.grant_id) {
+        // Nothing stored; the mark (set by the database) makes the next link ask Google for
+        // consent again, which brings a refresh token. The row we had stays as it was.
+        throw new AppError(
+          "google_refresh_token_missing",
+          "Google did not give lasting access. Ask for a new link and approve access again.",
         );
-        if (error) throw databaseError(error);
-        return;
       }
-      // Google sends a refresh token only on first consent. Keep ours (never overwrite it with
-      // nothing), but only if it still decrypts and is for the same Google account: another
-      // account's access token beside our refresh token would cross-wire two accounts.
-      const current = await store.get(userId);
-      if (current?.googleSub === input.googleSub) {
-        const { data, error } = await db.from(TOKENS_TABLE).update(common)
-          .eq("user_id", userId).eq("google_sub", input.googleSub).select("user_id");
-        if (error) throw databaseError(error);
-        if (data?.length) return;
-      }
-      // Nothing stored; the mark makes the next link ask Google for consent again (which
-      // brings a refresh token), while the row we had stays as it was.
-      const { error } = await db.from(TOKENS_TABLE).update({
-        last_refresh_error: "google_refresh_token_missing",
-      }).eq("user_id", userId);
-      if (error) throw databaseError(error);
-      throw new AppError(
-        "google_refresh_token_missing",
-        "Google did not give lasting access. Ask for a new link and approve access again.",
-      );
-    },
-
-    async delete(userId) {
-      const { data, error } = await db.from(TOKENS_TABLE).delete().eq("user_id", userId)
-        .select("user_id");
-      if (error) throw databaseError(error);
-      return (data?.length ?? 0) > 0;
-    },
-
-    async saveRefreshed(userId, tokens) {
-      const now = new Date().toISOString();
-      const update: TablesUpdate<"google_calendar_tokens"> = {
-        access_token: await encryptToken(keyring, tokens.accessToken, {
-          userId,
-          field: "access_token",
-        }),
-        token_expiry: tokens.expiresAt?.toISOString() ?? null,
-        updated_at: now,
-        last_refresh_at: now,
-        last_refresh_error: null,
-        refresh_lease_id: null,
-        refresh_lease_until: null,
+      return {
+        grantId: result.grant_id,
+        reconnected: result.reconnected === true,
+        linkedToOtherUsers: result.google_account_linked_to_other_users === true,
       };
-      if (tokens.scopes.length > 0) update.scopes = tokens.scopes;
-      if (tokens.refreshToken !== null) {
-        update.refresh_token = await encryptToken(keyring, tokens.refreshToken, {
-          userId,
-          field: "refresh_token",
-        });
-      }
-      const { data, error } = await db.from(TOKENS_TABLE).update(update)
-        .eq("user_id", userId).eq("refresh_lease_id", tokens.leaseId).select("user_id");
-      if (error) throw databaseError(error);
-      return (data?.length ?? 0) > 0;
     },
 
-    async releaseLease(userId, leaseId, failure) {
-      const { error } = await db.from(TOKENS_TABLE).update({
-        refresh_lease_id: null,
-        refresh_lease_until: null,
-        ...(failure ? { last_refresh_error: failure } : {}),
-      }).eq("user_id", userId).eq("refresh_lease_id", leaseId);
+    async delete(userId, deletion) {
+      const { data, error } = await db.rpc("google_calendar_delete_grant", {
+        p_user_id: userId,
+        p_grant_id: deletion.grantId ?? null!,
+        p_cause: deletion.cause,
+        p_reason: deletion.reason ?? null!,
+        p_revoked_at_google: deletion.revokedAtGoogle,
+        p_needs_revocation: deletion.needsRevocation,
+        p_webhooks: options.webhooks,
+      });
       if (error) throw databaseError(error);
+      return data === true;
     },
   };
   return store;
 }
 
-/** Decrypted tokens for `userId`, or null when that user has not connected Google Calendar. */
-export function getCalendarTokens(userId: string): Promise<CalendarTokens | null> {
-  return getServices().tokens.get(userId);
-}
-
-export function saveCalendarTokens(input: SaveTokensInput): Promise<void> {
-  return getServices().tokens.save(input);
-}
-
-export function deleteCalendarTokens(userId: string): Promise<boolean> {
-  return getServices().tokens.delete(userId);
+function dateOrNull(value: string | null | undefined): Date | null {
+  return value ? new Date(value) : null;
 }

@@ -1,16 +1,9 @@
-// Entrypoint only: the handler lives in _shared/calendar_upcoming_handler.ts.
-import { createUpcomingHandler, UPCOMING_METHODS } from "../_shared/calendar_upcoming_handler.ts";
+// Entrypoint only. The handler is ./handler.ts; like any skill it imports only _shared/mod.ts.
+import { processCore } from "../_shared/mod.ts";
+import { handleUpcoming, UPCOMING_METHODS } from "./handler.ts";
 import { withCors } from "../_shared/cors.ts";
-import { getServices } from "../_shared/services.ts";
 
-const services = getServices();
+const { config } = processCore();
 Deno.serve(
-  withCors(
-    createUpcomingHandler({
-      ...services,
-      apiBaseUrl: services.config.google.apiBaseUrl,
-      timeoutMs: services.config.httpTimeoutMs,
-    }),
-    { allowedOrigins: services.config.allowedOrigins, methods: UPCOMING_METHODS },
-  ),
+  withCors(handleUpcoming, { allowedOrigins: config.allowedOrigins, methods: UPCOMING_METHODS }),
 );

@@ -1,12 +1,16 @@
-// Entrypoint only: the handler lives in _shared/connect_handler.ts, where the tests reach it.
+// Entrypoint only: wiring from the environment. The handler is ./handler.ts.
+import { callerVerifierFor } from "../_shared/caller_auth.ts";
+import { getConfig } from "../_shared/config.ts";
 import { withCors } from "../_shared/cors.ts";
-import { CONNECT_METHODS, createConnectHandler } from "../_shared/connect_handler.ts";
-import { getServices } from "../_shared/services.ts";
+import { createGoogleOAuth } from "../_shared/google_oauth.ts";
+import { adminClientFor } from "../_shared/supabase_admin.ts";
+import { CONNECT_METHODS, createConnectHandler } from "./handler.ts";
 
-const services = getServices();
-Deno.serve(
-  withCors(createConnectHandler(services), {
-    allowedOrigins: services.config.allowedOrigins,
-    methods: CONNECT_METHODS,
-  }),
-);
+const config = getConfig();
+const handler = createConnectHandler({
+  config,
+  callers: callerVerifierFor(config),
+  db: adminClientFor(config),
+  google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
+});
+Deno.serve(withCors(handler, { allowedOrigins: config.allowedOrigins, methods: CONNECT_METHODS }));

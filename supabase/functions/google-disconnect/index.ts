@@ -1,12 +1,19 @@
-// Entrypoint only: the handler lives in _shared/disconnect_handler.ts, where the tests reach it.
+// Entrypoint only: wiring from the environment. The handler is ./handler.ts.
+import { callerVerifierFor } from "../_shared/caller_auth.ts";
+import { getConfig } from "../_shared/config.ts";
 import { withCors } from "../_shared/cors.ts";
-import { createDisconnectHandler, DISCONNECT_METHODS } from "../_shared/disconnect_handler.ts";
-import { getServices } from "../_shared/services.ts";
+import { createGoogleOAuth } from "../_shared/google_oauth.ts";
+import { adminClientFor } from "../_shared/supabase_admin.ts";
+import { createTokenStore } from "../_shared/token_store.ts";
+import { createDisconnectHandler, DISCONNECT_METHODS } from "./handler.ts";
 
-const services = getServices();
+const config = getConfig();
+const db = adminClientFor(config);
+const handler = createDisconnectHandler({
+  callers: callerVerifierFor(config),
+  tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
+  google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
+});
 Deno.serve(
-  withCors(createDisconnectHandler(services), {
-    allowedOrigins: services.config.allowedOrigins,
-    methods: DISCONNECT_METHODS,
-  }),
+  withCors(handler, { allowedOrigins: config.allowedOrigins, methods: DISCONNECT_METHODS }),
 );

@@ -1,12 +1,15 @@
-// Entrypoint only: the handler lives in _shared/status_handler.ts, where the tests reach it.
+// Entrypoint only: wiring from the environment. The handler is ./handler.ts.
+import { callerVerifierFor } from "../_shared/caller_auth.ts";
+import { getConfig } from "../_shared/config.ts";
 import { withCors } from "../_shared/cors.ts";
-import { createStatusHandler, STATUS_METHODS } from "../_shared/status_handler.ts";
-import { getServices } from "../_shared/services.ts";
+import { adminClientFor } from "../_shared/supabase_admin.ts";
+import { createTokenStore } from "../_shared/token_store.ts";
+import { createStatusHandler, STATUS_METHODS } from "./handler.ts";
 
-const services = getServices();
-Deno.serve(
-  withCors(createStatusHandler(services), {
-    allowedOrigins: services.config.allowedOrigins,
-    methods: STATUS_METHODS,
-  }),
-);
+const config = getConfig();
+const db = adminClientFor(config);
+const handler = createStatusHandler({
+  callers: callerVerifierFor(config),
+  tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
+});
+Deno.serve(withCors(handler, { allowedOrigins: config.allowedOrigins, methods: STATUS_METHODS }));

@@ -1,14 +1,16 @@
 /** google-status: whether a user is connected, to which Google account, and how it is going. */
 
-import type { CallerVerifier } from "./caller_auth.ts";
-import { describeForLog } from "./errors.ts";
-import { hasCalendarScope } from "./google_oauth.ts";
-import { errorResponse, jsonResponse } from "./http.ts";
-import { readUserRequest } from "./request_input.ts";
-import type { TokenStore } from "./token_store.ts";
+import type { CallerVerifier } from "../_shared/caller_auth.ts";
+import { logError } from "../_shared/errors.ts";
+import { hasCalendarScope } from "../_shared/google_facts.ts";
+import { errorResponse, jsonResponse } from "../_shared/http.ts";
+import { readUserRequest } from "../_shared/request_input.ts";
+import type { TokenStore } from "../_shared/token_store.ts";
 
+/** The methods google-status answers. */
 export const STATUS_METHODS = ["GET", "POST"] as const;
 
+/** The google-status handler over `deps`. */
 export function createStatusHandler(
   deps: { callers: CallerVerifier; tokens: TokenStore },
 ): (req: Request) => Promise<Response> {
@@ -26,14 +28,15 @@ export function createStatusHandler(
         google_email: row?.googleEmail ?? null,
         scopes: row?.scopes ?? [],
         token_expires_at: row?.expiresAt?.toISOString() ?? null,
+        refresh_token_expires_at: row?.refreshTokenExpiresAt?.toISOString() ?? null,
+        connected_at: row?.connectedAt?.toISOString() ?? null,
         last_refresh_at: row?.lastRefreshAt?.toISOString() ?? null,
         last_refresh_error: row?.lastRefreshError || null,
         reconnect_required: row === null || !hasCalendarScope(row.scopes),
       });
     } catch (error) {
-      const response = errorResponse(error, STATUS_METHODS);
-      if (response.status >= 500) console.error(`google-status: ${describeForLog(error)}`);
-      return response;
+      logError("google-status", error);
+      return errorResponse(error, STATUS_METHODS);
     }
   };
 }

@@ -5,17 +5,20 @@
  * HTML as plain text) or, without one, gets a short plain-text answer.
  */
 
-import type { Config } from "./config.ts";
-import { AppError, describeForLog, type ErrorCode, toAppError } from "./errors.ts";
-import { type GoogleOAuth, hasCalendarScope } from "./google_oauth.ts";
-import { SECURITY_HEADERS } from "./http.ts";
-import { importStateKey, type StateKey, verifyState } from "./oauth_state.ts";
-import { consumeFlow } from "./pending_flows.ts";
-import type { AdminClient } from "./supabase_admin.ts";
-import type { TokenStore } from "./token_store.ts";
+import type { Config } from "../_shared/config.ts";
+import { AppError, describeForLog, type ErrorCode, toAppError } from "../_shared/errors.ts";
+import { hasCalendarScope } from "../_shared/google_facts.ts";
+import type { GoogleOAuth } from "../_shared/google_oauth.ts";
+import { SECURITY_HEADERS } from "../_shared/http.ts";
+import { importStateKey, type StateKey, verifyState } from "../_shared/oauth_state.ts";
+import { consumeFlow } from "../_shared/pending_flows.ts";
+import type { AdminClient } from "../_shared/supabase_admin.ts";
+import type { TokenStore } from "../_shared/token_store.ts";
 
+/** What the person is told. */
 export type ConsentResult = "connected" | "denied" | "partial" | "expired" | "error";
 
+/** What the handler needs, explicitly. */
 export interface CallbackDeps {
   config: Config;
   db: AdminClient;
@@ -23,6 +26,7 @@ export interface CallbackDeps {
   tokens: TokenStore;
 }
 
+/** The result of one callback. */
 export interface CallbackOutcome {
   result: ConsentResult;
   /** The error code behind a result other than `connected`. */
@@ -44,6 +48,7 @@ const TEXT: Record<ConsentResult, string> = {
 
 const INVALID_LINK_TEXT = "This Google Calendar link is not valid. Ask for a new link.";
 
+/** The google-callback handler over `deps`. */
 export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Promise<Response> {
   // Imported once per process rather than on every callback.
   const withKey = { ...deps, stateKey: importStateKey(deps.config.state) };
@@ -90,11 +95,13 @@ export async function completeConsent(
       await (deps.stateKey ?? importStateKey(config.state)),
       state,
     );
-    userId = claims.userId;
 
     // Consumed before anything else, so a state works once whatever happens next.
-    const flow = await consumeFlow(deps.db, { jti: claims.jti, userId });
-    if (!flow) throw new AppError("flow_not_found", "This link was already used.");
+    const flow = await consumeFlow(deps.db, claims.jti);
+    if (!flow || flow.userId !== claims.userId) {
+      throw new AppError("flow_not_found", "This link was already used.");
+    }
+    userId = flow.userId;
     if (flow.expiresAt.getTime() <= Date.now()) {
       throw new AppError("state_expired", "The sign-in link has expired.");
     }
@@ -114,6 +121,7 @@ export async function completeConsent(
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
       expiresAt: tokens.expiresAt,
+      refreshTokenExpiresAt: tokens.refreshTokenExpiresAt,
       scopes: tokens.scopes,
       googleSub: account.sub,
       googleEmail: account.email,

@@ -3,15 +3,17 @@
  * Google answered. Idempotent: a user who is not connected gets a 200 saying so.
  */
 
-import type { CallerVerifier } from "./caller_auth.ts";
-import { describeForLog } from "./errors.ts";
-import type { GoogleOAuth } from "./google_oauth.ts";
-import { errorResponse, jsonResponse } from "./http.ts";
-import { readUserRequest } from "./request_input.ts";
-import type { TokenStore } from "./token_store.ts";
+import type { CallerVerifier } from "../_shared/caller_auth.ts";
+import { describeForLog, logError } from "../_shared/errors.ts";
+import type { GoogleOAuth } from "../_shared/google_oauth.ts";
+import { errorResponse, jsonResponse } from "../_shared/http.ts";
+import { readUserRequest } from "../_shared/request_input.ts";
+import type { TokenStore } from "../_shared/token_store.ts";
 
+/** The methods google-disconnect answers. */
 export const DISCONNECT_METHODS = ["POST"] as const;
 
+/** The google-disconnect handler over `deps`. */
 export function createDisconnectHandler(
   deps: { callers: CallerVerifier; tokens: TokenStore; google: GoogleOAuth },
 ): (req: Request) => Promise<Response> {
@@ -30,8 +32,14 @@ export function createDisconnectHandler(
           return false;
         });
       }
-      // Deleted even when the row did not decrypt (get returned null) or Google failed.
-      const deleted = await deps.tokens.delete(userId);
+      // Deleted even when the row did not decrypt (get returned null) or Google failed; then
+      // the database keeps the encrypted refresh token in its revocation queue, and the
+      // maintenance pass finishes the revocation.
+      const deleted = await deps.tokens.delete(userId, {
+        cause: "disconnect",
+        revokedAtGoogle: revoked,
+        needsRevocation: !revoked,
+      });
       return jsonResponse(200, {
         user_id: userId,
         was_connected: deleted,
@@ -39,9 +47,8 @@ export function createDisconnectHandler(
         connected: false,
       });
     } catch (error) {
-      const response = errorResponse(error, DISCONNECT_METHODS);
-      if (response.status >= 500) console.error(`google-disconnect: ${describeForLog(error)}`);
-      return response;
+      logError("google-disconnect", error);
+      return errorResponse(error, DISCONNECT_METHODS);
     }
   };
 }

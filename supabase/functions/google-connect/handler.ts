@@ -4,16 +4,17 @@
  */
 
 import * as oauth from "oauth4webapi";
-import type { CallerVerifier } from "./caller_auth.ts";
-import type { Config } from "./config.ts";
-import { describeForLog } from "./errors.ts";
-import type { GoogleOAuth } from "./google_oauth.ts";
-import { errorResponse, jsonResponse } from "./http.ts";
-import { importStateKey, signState } from "./oauth_state.ts";
-import { beginFlow } from "./pending_flows.ts";
-import { checkLoginHint, readUserRequest } from "./request_input.ts";
-import type { AdminClient } from "./supabase_admin.ts";
+import type { CallerVerifier } from "../_shared/caller_auth.ts";
+import type { Config } from "../_shared/config.ts";
+import { logError } from "../_shared/errors.ts";
+import type { GoogleOAuth } from "../_shared/google_oauth.ts";
+import { errorResponse, jsonResponse } from "../_shared/http.ts";
+import { importStateKey, signState } from "../_shared/oauth_state.ts";
+import { beginFlow } from "../_shared/pending_flows.ts";
+import { checkLoginHint, readUserRequest } from "../_shared/request_input.ts";
+import type { AdminClient } from "../_shared/supabase_admin.ts";
 
+/** What the handler needs, explicitly. */
 export interface ConnectDeps {
   config: Config;
   callers: CallerVerifier;
@@ -21,8 +22,10 @@ export interface ConnectDeps {
   google: GoogleOAuth;
 }
 
+/** The methods google-connect answers. */
 export const CONNECT_METHODS = ["GET", "POST"] as const;
 
+/** The google-connect handler over `deps`. */
 export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promise<Response> {
   const { config } = deps;
   const stateKey = importStateKey(config.state);
@@ -46,7 +49,6 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
         jti,
         codeVerifier,
         expiresAt,
-        maxPending: config.maxPendingFlowsPerUser,
       });
       const authUrl = deps.google.authorizationUrl({
         state,
@@ -56,9 +58,8 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
       });
       return jsonResponse(200, { auth_url: authUrl.href, expires_at: expiresAt.toISOString() });
     } catch (error) {
-      const response = errorResponse(error, CONNECT_METHODS);
-      if (response.status >= 500) console.error(`google-connect: ${describeForLog(error)}`);
-      return response;
+      logError("google-connect", error);
+      return errorResponse(error, CONNECT_METHODS);
     }
   };
 }
