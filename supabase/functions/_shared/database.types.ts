@@ -6,16 +6,68 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "google_calendar_revocations": {
+        Row: {
+          "attempts": number;
+          "cause": string | null;
+          "created_at": string;
+          "google_sub": string | null;
+          "id": string;
+          "key_id": string | null;
+          "last_error": string | null;
+          "lease_id": string | null;
+          "lease_until": string | null;
+          "next_attempt_at": string;
+          "refresh_token": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "cause"?: string | null;
+          "created_at"?: string;
+          "google_sub"?: string | null;
+          "id"?: string;
+          "key_id"?: string | null;
+          "last_error"?: string | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "next_attempt_at"?: string;
+          "refresh_token": string;
+          "user_id": string;
+        };
+        Update: {
+          "attempts"?: number;
+          "cause"?: string | null;
+          "created_at"?: string;
+          "google_sub"?: string | null;
+          "id"?: string;
+          "key_id"?: string | null;
+          "last_error"?: string | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "next_attempt_at"?: string;
+          "refresh_token"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
       "google_calendar_tokens": {
         Row: {
           "access_token": string;
+          "connected_at": string;
+          "expiring_notified_at": string | null;
           "google_email": string | null;
           "google_sub": string | null;
+          "grant_id": string;
+          "key_id": string | null;
           "last_refresh_at": string | null;
           "last_refresh_error": string | null;
           "refresh_lease_id": string | null;
           "refresh_lease_until": string | null;
           "refresh_token": string;
+          "refresh_token_expires_at": string | null;
+          "refresh_token_used_at": string;
           "scopes": (string)[] | null;
           "token_expiry": string | null;
           "updated_at": string | null;
@@ -24,13 +76,19 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           "access_token": string;
+          "connected_at"?: string;
+          "expiring_notified_at"?: string | null;
           "google_email"?: string | null;
           "google_sub"?: string | null;
+          "grant_id"?: string;
+          "key_id"?: string | null;
           "last_refresh_at"?: string | null;
           "last_refresh_error"?: string | null;
           "refresh_lease_id"?: string | null;
           "refresh_lease_until"?: string | null;
           "refresh_token": string;
+          "refresh_token_expires_at"?: string | null;
+          "refresh_token_used_at"?: string;
           "scopes"?: (string)[] | null;
           "token_expiry"?: string | null;
           "updated_at"?: string | null;
@@ -38,13 +96,19 @@ export type Database = {
         };
         Update: {
           "access_token"?: string;
+          "connected_at"?: string;
+          "expiring_notified_at"?: string | null;
           "google_email"?: string | null;
           "google_sub"?: string | null;
+          "grant_id"?: string;
+          "key_id"?: string | null;
           "last_refresh_at"?: string | null;
           "last_refresh_error"?: string | null;
           "refresh_lease_id"?: string | null;
           "refresh_lease_until"?: string | null;
           "refresh_token"?: string;
+          "refresh_token_expires_at"?: string | null;
+          "refresh_token_used_at"?: string;
           "scopes"?: (string)[] | null;
           "token_expiry"?: string | null;
           "updated_at"?: string | null;
@@ -52,10 +116,82 @@ export type Database = {
         };
         Relationships: [];
       };
+      "google_calendar_webhook_events": {
+        Row: {
+          "attempts": number;
+          "created_at": string;
+          "dead_at": string | null;
+          "delivered_at": string | null;
+          "id": string;
+          "last_error": string | null;
+          "last_status": number | null;
+          "lease_id": string | null;
+          "lease_until": string | null;
+          "next_attempt_at": string;
+          "payload": NonNullable<Json>;
+          "seq": number;
+          "type": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "dead_at"?: string | null;
+          "delivered_at"?: string | null;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_status"?: number | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "next_attempt_at"?: string;
+          "payload": NonNullable<Json>;
+          "seq"?: never;
+          "type": string;
+          "user_id": string;
+        };
+        Update: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "dead_at"?: string | null;
+          "delivered_at"?: string | null;
+          "id"?: string;
+          "last_error"?: string | null;
+          "last_status"?: number | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "next_attempt_at"?: string;
+          "payload"?: NonNullable<Json>;
+          "seq"?: never;
+          "type"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "google_calendar_webhook_settings": {
+        Row: {
+          "enabled": boolean;
+          "id": boolean;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "enabled"?: boolean;
+          "id"?: boolean;
+          "updated_at"?: string;
+        };
+        Update: {
+          "enabled"?: boolean;
+          "id"?: boolean;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
       "google_oauth_pending_flows": {
         Row: {
           "code_verifier": string;
           "created_at": string;
+          "expected_google_email": string | null;
           "expires_at": string;
           "jti": string;
           "user_id": string;
@@ -64,6 +200,7 @@ export type Database = {
         Insert: {
           "code_verifier": string;
           "created_at"?: string;
+          "expected_google_email"?: string | null;
           "expires_at": string;
           "jti": string;
           "user_id": string;
@@ -71,6 +208,7 @@ export type Database = {
         Update: {
           "code_verifier"?: string;
           "created_at"?: string;
+          "expected_google_email"?: string | null;
           "expires_at"?: string;
           "jti"?: string;
           "user_id"?: string;
@@ -79,22 +217,204 @@ export type Database = {
       };
     };
     Views: {
-      [_ in never]: never;
+      "google_calendar_webhook_backlog": {
+        Row: {
+          "dead_letters": number | null;
+          "last_error": string | null;
+          "next_attempt_at": string | null;
+          "oldest_undelivered_age_seconds": number | null;
+          "oldest_undelivered_at": string | null;
+          "undelivered": number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
     };
     Functions: {
+      "google_calendar_delete_grant": {
+        Args: {
+          "p_cause": string;
+          "p_grant_id": string;
+          "p_needs_revocation": boolean;
+          "p_reason": string;
+          "p_revoked_at_google": boolean;
+          "p_user_id": string;
+          "p_webhooks": boolean;
+        };
+        Returns: boolean;
+      };
+      "google_calendar_enqueue_event": {
+        Args: { "p_data": Json; "p_type": string; "p_user_id": string };
+        Returns: string;
+      };
+      "google_calendar_jwe_kid": { Args: { "p_jwe": string }; Returns: string };
+      "google_calendar_record_connect_failure": {
+        Args: {
+          "p_reason": string;
+          "p_result": string;
+          "p_user_id": string;
+          "p_webhooks": boolean;
+        };
+        Returns: boolean;
+      };
+      "google_calendar_revocation_claim": {
+        Args: { "p_lease_seconds": number; "p_limit": number };
+        Returns: {
+          "attempts": number;
+          "cause": string;
+          "google_sub": string;
+          "id": string;
+          "key_id": string;
+          "lease_id": string;
+          "refresh_token": string;
+          "user_id": string;
+        }[];
+      };
+      "google_calendar_revocation_rewrap": {
+        Args: { "p_id": string; "p_old_key_id": string; "p_refresh_token": string };
+        Returns: boolean;
+      };
+      "google_calendar_revocation_rewrap_batch": {
+        Args: { "p_current_key_id": string; "p_limit": number };
+        Returns: {
+          "id": string;
+          "key_id": string;
+          "refresh_token": string;
+          "user_id": string;
+        }[];
+      };
+      "google_calendar_revocation_settle": {
+        Args: { "p_error": string; "p_id": string; "p_lease_id": string; "p_outcome": string };
+        Returns: boolean;
+      };
+      "google_calendar_save_grant": {
+        Args: {
+          "p_access_token": string;
+          "p_google_email": string;
+          "p_google_sub": string;
+          "p_keep_grant_id": string;
+          "p_refresh_token": string;
+          "p_refresh_token_expires_at": string;
+          "p_scopes": (string)[];
+          "p_token_expiry": string;
+          "p_user_id": string;
+          "p_webhooks": boolean;
+        };
+        Returns: Json;
+      };
+      "google_calendar_sync_webhooks": { Args: { "p_webhooks": boolean }; Returns: undefined };
+      "google_calendar_webhook_claim": {
+        Args: { "p_lease_seconds": number; "p_limit": number; "p_user_id"?: string };
+        Returns: {
+          "attempts": number;
+          "id": string;
+          "lease_id": string;
+          "payload": Json;
+          "seq": number;
+          "type": string;
+          "user_id": string;
+          "webhook_id": string;
+        }[];
+      };
+      "google_calendar_webhook_purge": {
+        Args: { "p_dead_retention"?: string; "p_limit": number; "p_retention": string };
+        Returns: number;
+      };
+      "google_calendar_webhook_settle": {
+        Args: {
+          "p_error": string;
+          "p_id": string;
+          "p_lease_id": string;
+          "p_max_age"?: string;
+          "p_outcome": string;
+          "p_status": number;
+        };
+        Returns: boolean;
+      };
+      "google_calendar_webhooks_enabled": { Args: Record<PropertyKey, never>; Returns: boolean };
+      "google_maintenance_claim_keepalive": {
+        Args: {
+          "p_lease_id": string;
+          "p_lease_seconds": number;
+          "p_limit": number;
+          "p_used_before": string;
+        };
+        Returns: {
+          "grant_id": string;
+          "user_id": string;
+        }[];
+      };
+      "google_maintenance_due": { Args: Record<PropertyKey, never>; Returns: Json };
+      "google_maintenance_expired_grants": {
+        Args: { "p_limit": number };
+        Returns: {
+          "grant_id": string;
+          "user_id": string;
+        }[];
+      };
+      "google_maintenance_key_counts": {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          "key_id": string;
+          "revocations": number;
+          "tokens": number;
+        }[];
+      };
+      "google_maintenance_mark_expiring": {
+        Args: { "p_before": string; "p_limit": number; "p_webhooks": boolean };
+        Returns: {
+          "refresh_token_expires_at": string;
+          "user_id": string;
+        }[];
+      };
+      "google_maintenance_purge_flows": { Args: { "p_limit": number }; Returns: number };
+      "google_maintenance_rewrap_batch": {
+        Args: { "p_current_key_id": string; "p_limit": number };
+        Returns: {
+          "access_token": string;
+          "grant_id": string;
+          "key_id": string;
+          "refresh_token": string;
+          "user_id": string;
+        }[];
+      };
+      "google_maintenance_rewrap_token": {
+        Args: {
+          "p_access_token": string;
+          "p_grant_id": string;
+          "p_old_access_token": string;
+          "p_old_key_id": string;
+          "p_refresh_token": string;
+          "p_user_id": string;
+        };
+        Returns: boolean;
+      };
       "google_oauth_begin_flow": {
         Args: {
           "p_code_verifier": string;
+          "p_expected_google_email": string;
           "p_expires_at": string;
           "p_jti": string;
-          "p_max_pending": number;
           "p_user_id": string;
         };
         Returns: Json;
       };
+      "google_oauth_consume_flow": {
+        Args: { "p_jti": string };
+        Returns: {
+          "code_verifier": string;
+          "expected_google_email": string;
+          "expires_at": string;
+          "user_id": string;
+        }[];
+      };
       "google_token_acquire_refresh_lease": {
         Args: { "p_lease_id": string; "p_lease_seconds": number; "p_user_id": string };
         Returns: boolean;
+      };
+      "google_token_await_refresh": {
+        Args: { "p_timeout_ms": number; "p_user_id": string };
+        Returns: string;
       };
     };
     Enums: {

@@ -1,0 +1,336 @@
+-- Scheduled maintenance (issue 13) and the refresh waiter (issue 14 item 4). Every query that
+-- finds work is bounded and served by an index; a pgTAP test EXPLAINs each statement marked
+-- `plan-checked` on a seeded table and fails on a sequential scan.
+
+-- Keep-alive: takes the normal refresh lease (the same single flight as getGoogleAccessToken) on
+-- up to p_limit grants whose refresh token was last used before p_used_before, oldest first.
+-- Rows locked by another pass, or leased by a live caller, are skipped.
+create function public.google_maintenance_claim_keepalive(
+  p_used_before timestamptz,
+  p_limit integer,
+  p_lease_id uuid,
+  p_lease_seconds integer
+)
+returns table (user_id uuid, grant_id uuid)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  return query
+  -- plan-checked
+  with due as (
+    select t.user_id from public.google_calendar_tokens t
+    where t.refresh_token_used_at < p_used_before
+      and (t.refresh_lease_until is null or t.refresh_lease_until < now())
+      and (t.refresh_token_expires_at is null or t.refresh_token_expires_at > now())
+    order by t.refresh_token_used_at
+    limit p_limit
+    for update of t skip locked
+  )
+  update public.google_calendar_tokens g
+  set refresh_lease_id = p_lease_id,
+      refresh_lease_until = now() + make_interval(secs => p_lease_seconds)
+  from due d
+  where g.user_id = d.user_id
+  returning g.user_id, g.grant_id;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_claim_keepalive(timestamptz, integer, uuid, integer)
+  from public, anon, authenticated;
+grant execute on function public.google_maintenance_claim_keepalive(timestamptz, integer, uuid, integer)
+  to service_role;
+
+-- Time-limited grants lapsing before p_before (and not yet lapsed): marks each once and writes
+-- its google_calendar.expiring event in the same transaction (when webhooks are on).
+create function public.google_maintenance_mark_expiring(
+  p_before timestamptz,
+  p_limit integer,
+  p_webhooks boolean
+)
+returns table (user_id uuid, refresh_token_expires_at timestamptz)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  r record;
+begin
+  perform public.google_calendar_sync_webhooks(p_webhooks);
+  for r in
+    -- plan-checked
+    with due as (
+      select t.user_id from public.google_calendar_tokens t
+      where t.refresh_token_expires_at is not null
+        and t.expiring_notified_at is null
+        and t.refresh_token_expires_at < p_before
+        and t.refresh_token_expires_at > now()
+      order by t.refresh_token_expires_at
+      limit p_limit
+      for update of t skip locked
+    )
+    update public.google_calendar_tokens g
+    set expiring_notified_at = now()
+    from due d
+    where g.user_id = d.user_id
+    returning g.user_id, g.google_email, g.refresh_token_expires_at
+  loop
+    perform public.google_calendar_enqueue_event(
+      r.user_id,
+      'google_calendar.expiring',
+      jsonb_build_object(
+        'google_email', r.google_email,
+        'refresh_token_expires_at',
+        to_char(r.refresh_token_expires_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+      )
+    );
+    user_id := r.user_id;
+    refresh_token_expires_at := r.refresh_token_expires_at;
+    return next;
+  end loop;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_mark_expiring(timestamptz, integer, boolean)
+  from public, anon, authenticated;
+grant execute on function public.google_maintenance_mark_expiring(timestamptz, integer, boolean)
+  to service_role;
+
+-- Lapsed time-limited grants, to delete through google_calendar_delete_grant(cause
+-- 'reconnect_required', reason 'google_grant_expired', p_needs_revocation false).
+create function public.google_maintenance_expired_grants(p_limit integer)
+returns table (user_id uuid, grant_id uuid)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  return query
+  -- plan-checked
+  select t.user_id, t.grant_id from public.google_calendar_tokens t
+  where t.refresh_token_expires_at is not null and t.refresh_token_expires_at <= now()
+  order by t.refresh_token_expires_at
+  limit p_limit;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_expired_grants(integer) from public, anon, authenticated;
+grant execute on function public.google_maintenance_expired_grants(integer) to service_role;
+
+-- Re-wrap: grants whose refresh token is under another key than p_current_key_id. Two ranges,
+-- because a btree cannot serve `<>`.
+create function public.google_maintenance_rewrap_batch(p_current_key_id text, p_limit integer)
+returns table (
+  user_id uuid,
+  grant_id uuid,
+  key_id text,
+  access_token text,
+  refresh_token text
+)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  return query
+  -- plan-checked
+  select t.user_id, t.grant_id, t.key_id, t.access_token, t.refresh_token
+  from public.google_calendar_tokens t
+  where t.key_id < p_current_key_id or t.key_id > p_current_key_id
+  limit p_limit;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_rewrap_batch(text, integer) from public, anon, authenticated;
+grant execute on function public.google_maintenance_rewrap_batch(text, integer) to service_role;
+
+-- Stores re-wrapped ciphertexts only if nothing changed since they were read: same grant, same
+-- key, same access token (a refresh in between wins; the next pass tries again).
+create function public.google_maintenance_rewrap_token(
+  p_user_id uuid,
+  p_grant_id uuid,
+  p_old_key_id text,
+  p_old_access_token text,
+  p_access_token text,
+  p_refresh_token text
+)
+returns boolean
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  update public.google_calendar_tokens t
+  set access_token = p_access_token,
+      refresh_token = p_refresh_token
+  where t.user_id = p_user_id
+    and t.grant_id = p_grant_id
+    and t.key_id = p_old_key_id
+    and t.access_token = p_old_access_token;
+  return found;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_rewrap_token(uuid, uuid, text, text, text, text)
+  from public, anon, authenticated;
+grant execute on function public.google_maintenance_rewrap_token(uuid, uuid, text, text, text, text)
+  to service_role;
+
+-- Rows per encryption key id, tokens and revocation queue. The distinct key ids come from a
+-- skip scan of the key_id index (one probe per key, whatever the row count); each key's rows
+-- are then counted by an index-only scan of its own index range. At 1M rows under one key that
+-- count reads ~1M index entries (tens of ms); a retired key answers 0 in one probe.
+create function public.google_maintenance_key_counts()
+returns table (key_id text, tokens bigint, revocations bigint)
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+begin
+  return query
+  -- plan-checked
+  with recursive token_keys as (
+    (select t.key_id from public.google_calendar_tokens t
+      where t.key_id is not null order by t.key_id limit 1)
+    union all
+    select (select t.key_id from public.google_calendar_tokens t
+             where t.key_id > k.key_id order by t.key_id limit 1)
+    from token_keys k where k.key_id is not null
+  ),
+  queue_keys as (
+    (select r.key_id from public.google_calendar_revocations r
+      where r.key_id is not null order by r.key_id limit 1)
+    union all
+    select (select r.key_id from public.google_calendar_revocations r
+             where r.key_id > k.key_id order by r.key_id limit 1)
+    from queue_keys k where k.key_id is not null
+  ),
+  keys as (
+    select tk.key_id from token_keys tk where tk.key_id is not null
+    union
+    select qk.key_id from queue_keys qk where qk.key_id is not null
+  )
+  select k.key_id,
+    (select count(*) from public.google_calendar_tokens t where t.key_id = k.key_id),
+    (select count(*) from public.google_calendar_revocations r where r.key_id = k.key_id)
+  from keys k
+  order by k.key_id;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_key_counts() from public, anon, authenticated;
+grant execute on function public.google_maintenance_key_counts() to service_role;
+
+-- Housekeeping: up to p_limit expired pending flows.
+create function public.google_maintenance_purge_flows(p_limit integer)
+returns integer
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v integer;
+begin
+  -- plan-checked
+  delete from public.google_oauth_pending_flows f
+  where f.jti in (
+    select p.jti from public.google_oauth_pending_flows p
+    where p.expires_at <= now()
+    order by p.expires_at
+    limit p_limit
+  );
+  get diagnostics v = row_count;
+  return v;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_purge_flows(integer) from public, anon, authenticated;
+grant execute on function public.google_maintenance_purge_flows(integer) to service_role;
+
+-- What is due next: earliest times (one index probe each) and counts capped at 10,000 (bounded
+-- index scans), so it costs the same at 1M rows as at 10k.
+create function public.google_maintenance_due()
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v jsonb;
+begin
+  -- plan-checked
+  select jsonb_build_object(
+    'oldest_refresh_token_used_at',
+      (select min(t.refresh_token_used_at) from public.google_calendar_tokens t),
+    'next_expiring_at',
+      (select min(t.refresh_token_expires_at) from public.google_calendar_tokens t
+        where t.refresh_token_expires_at is not null and t.expiring_notified_at is null
+          and t.refresh_token_expires_at > now()),
+    'next_expiry_at',
+      (select min(t.refresh_token_expires_at) from public.google_calendar_tokens t
+        where t.refresh_token_expires_at is not null),
+    'expired_grants',
+      (select count(*) from (select 1 from public.google_calendar_tokens t
+        where t.refresh_token_expires_at is not null and t.refresh_token_expires_at <= now()
+        limit 10000) x),
+    'revocations_due',
+      (select count(*) from (select 1 from public.google_calendar_revocations r
+        where r.next_attempt_at <= now() limit 10000) x),
+    'next_revocation_at',
+      (select min(r.next_attempt_at) from public.google_calendar_revocations r),
+    'webhooks_due',
+      (select count(*) from (select 1 from public.google_calendar_webhook_events e
+        where e.delivered_at is null and e.dead_at is null and e.next_attempt_at <= now()
+        limit 10000) x),
+    'next_webhook_at',
+      (select min(e.next_attempt_at) from public.google_calendar_webhook_events e
+        where e.delivered_at is null and e.dead_at is null),
+    'expired_flows',
+      (select count(*) from (select 1 from public.google_oauth_pending_flows f
+        where f.expires_at <= now() limit 10000) x),
+    'counts_capped_at', 10000
+  ) into v;
+  return v;
+end;
+$$;
+
+revoke execute on function public.google_maintenance_due() from public, anon, authenticated;
+grant execute on function public.google_maintenance_due() to service_role;
+
+-- Waits inside the database for a user's refresh lease to be released or to lapse, or for the
+-- row to go, so a waiter wakes within milliseconds of the holder's commit instead of polling
+-- over HTTP. Each look is its own statement, so under read committed it sees new commits.
+-- Returns 'released' (free or lapsed), 'gone' (no row) or 'timeout' (p_timeout_ms, capped at 1 s).
+create function public.google_token_await_refresh(p_user_id uuid, p_timeout_ms integer)
+returns text
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_deadline timestamptz :=
+    clock_timestamp() + make_interval(secs => least(greatest(coalesce(p_timeout_ms, 0), 0), 1000) / 1000.0);
+  v_until timestamptz;
+begin
+  loop
+    select t.refresh_lease_until into v_until
+    from public.google_calendar_tokens t where t.user_id = p_user_id;
+    if not found then
+      return 'gone';
+    end if;
+    if v_until is null or v_until < clock_timestamp() then
+      return 'released';
+    end if;
+    if clock_timestamp() >= v_deadline then
+      return 'timeout';
+    end if;
+    perform pg_sleep(0.002);
+  end loop;
+end;
+$$;
+
+revoke execute on function public.google_token_await_refresh(uuid, integer) from public, anon, authenticated;
+grant execute on function public.google_token_await_refresh(uuid, integer) to service_role;
