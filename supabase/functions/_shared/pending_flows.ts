@@ -1,7 +1,7 @@
 /** Pending consent flows: the PKCE verifier kept server side, keyed by the state's jti. */
 
 import { AppError } from "./errors.ts";
-import { type AdminClient, databaseError } from "./supabase_admin.ts";
+import { type AdminClient, databaseError, nullable } from "./supabase_admin.ts";
 
 /** A flow taken out of the table by the callback. */
 export interface PendingFlow {
@@ -32,7 +32,7 @@ export async function beginFlow(
     p_jti: flow.jti,
     p_code_verifier: flow.codeVerifier,
     p_expires_at: flow.expiresAt.toISOString(),
-    ...(flow.expectedGoogleEmail ? { p_expected_google_email: flow.expectedGoogleEmail } : {}),
+    p_expected_google_email: nullable(flow.expectedGoogleEmail),
   });
   if (error) throw databaseError(error);
   const result = data as { user_exists?: boolean; has_refresh_token?: boolean } | null;

@@ -51,3 +51,11 @@ export function databaseError(error: { code?: string; message?: string }): AppEr
     cause: { name: "PostgrestError", code: error.code ?? "network" },
   });
 }
+
+/**
+ * An RPC argument that may be SQL NULL. `supabase gen types` types every function argument as
+ * non-null (SQL cannot declare otherwise); PostgREST passes JSON null through as NULL.
+ */
+export function nullable<T>(value: T | null | undefined): T {
+  return (value ?? null) as T;
+}

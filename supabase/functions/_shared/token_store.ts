@@ -7,7 +7,7 @@
 
 import type { Tables } from "./database.types.ts";
 import { AppError } from "./errors.ts";
-import { type AdminClient, databaseError } from "./supabase_admin.ts";
+import { type AdminClient, databaseError, nullable } from "./supabase_admin.ts";
 import { decryptToken, encryptToken, type Keyring, TokenDecryptError } from "./token_crypto.ts";
 
 /** The table of grants, one row per user. */
@@ -161,17 +161,18 @@ export function createTokenStore(
           field: "access_token",
         }),
         // Null keeps the stored one (of grant p_keep_grant_id); the database checks the rest.
-        p_refresh_token: input.refreshToken === null ? null! : await encryptToken(
-          keyring,
-          input.refreshToken,
-          { userId, field: "refresh_token" },
+        p_refresh_token: nullable(
+          input.refreshToken === null ? null : await encryptToken(keyring, input.refreshToken, {
+            userId,
+            field: "refresh_token",
+          }),
         ),
-        p_keep_grant_id: keepGrantId!,
-        p_token_expiry: input.expiresAt?.toISOString() ?? null!,
-        p_refresh_token_expires_at: input.refreshTokenExpiresAt?.toISOString() ?? null!,
+        p_keep_grant_id: nullable(keepGrantId),
+        p_token_expiry: nullable(input.expiresAt?.toISOString()),
+        p_refresh_token_expires_at: nullable(input.refreshTokenExpiresAt?.toISOString()),
         p_scopes: input.scopes,
         p_google_sub: input.googleSub,
-        p_google_email: input.googleEmail ?? null!,
+        p_google_email: nullable(input.googleEmail),
         p_webhooks: options.webhooks,
       });
       if (error) throw databaseError(error);
@@ -199,9 +200,9 @@ export function createTokenStore(
     async delete(userId, deletion) {
       const { data, error } = await db.rpc("google_calendar_delete_grant", {
         p_user_id: userId,
-        p_grant_id: deletion.grantId ?? null!,
+        p_grant_id: nullable(deletion.grantId),
         p_cause: deletion.cause,
-        p_reason: deletion.reason ?? null!,
+        p_reason: nullable(deletion.reason),
         p_revoked_at_google: deletion.revokedAtGoogle,
         p_needs_revocation: deletion.needsRevocation,
         p_webhooks: options.webhooks,
