@@ -1,12 +1,13 @@
 -- Schema facts for public.google_calendar_tokens
--- (supabase/migrations/20261124000000_google_calendar_tokens.sql).
+-- (supabase/migrations/20261124000000_google_calendar_tokens.sql and the grant columns of
+-- 20261125000000_token_grants_and_rls.sql).
 -- Everything runs in one transaction and is rolled back.
 begin;
 
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 
-select plan(26);
+select plan(41);
 
 -- ---------------------------------------------------------------------------
 -- Table and columns
@@ -29,6 +30,46 @@ select col_type_is('public', 'google_calendar_tokens', 'updated_at', 'timestamp 
 
 select col_not_null('public', 'google_calendar_tokens', 'access_token', 'access_token is NOT NULL.');
 select col_not_null('public', 'google_calendar_tokens', 'refresh_token', 'refresh_token is NOT NULL.');
+
+select col_type_is('public', 'google_calendar_tokens', 'grant_id', 'uuid', 'grant_id is a uuid.');
+select col_not_null('public', 'google_calendar_tokens', 'grant_id', 'grant_id is NOT NULL.');
+select col_default_is('public', 'google_calendar_tokens', 'grant_id', 'gen_random_uuid()', 'grant_id defaults to a fresh uuid.');
+select col_type_is('public', 'google_calendar_tokens', 'connected_at', 'timestamp with time zone', 'connected_at is a timestamp with time zone.');
+select col_not_null('public', 'google_calendar_tokens', 'connected_at', 'connected_at is NOT NULL.');
+select col_type_is('public', 'google_calendar_tokens', 'refresh_token_expires_at', 'timestamp with time zone', 'refresh_token_expires_at is a timestamp with time zone.');
+select col_is_null('public', 'google_calendar_tokens', 'refresh_token_expires_at', 'refresh_token_expires_at may be null (grant not time-limited).');
+select col_not_null('public', 'google_calendar_tokens', 'refresh_token_used_at', 'refresh_token_used_at is NOT NULL.');
+select col_type_is('public', 'google_calendar_tokens', 'expiring_notified_at', 'timestamp with time zone', 'expiring_notified_at is a timestamp with time zone.');
+select col_type_is('public', 'google_calendar_tokens', 'key_id', 'text', 'key_id is text.');
+
+-- key_id follows the refresh token's JWE header whoever writes, and cannot be set by hand.
+insert into auth.users (id, email) values ('abababab-abab-4bab-8bab-abababababab', 'schema@example.test');
+insert into public.google_calendar_tokens (user_id, access_token, refresh_token, key_id)
+values ('abababab-abab-4bab-8bab-abababababab', 'x',
+        -- {"alg":"dir","enc":"A256GCM","kid":"k1"}
+        'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoiazEifQ..aXY.Y3Q.dGFn', 'forged');
+select is(
+  (select key_id from public.google_calendar_tokens where user_id = 'abababab-abab-4bab-8bab-abababababab'),
+  'k1', 'key_id is the kid of the refresh token''s JWE header, not what the insert said.'
+);
+update public.google_calendar_tokens
+set refresh_token = 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoiazIifQ..aXY.Y3Q.dGFn'
+where user_id = 'abababab-abab-4bab-8bab-abababababab';
+select is(
+  (select key_id from public.google_calendar_tokens where user_id = 'abababab-abab-4bab-8bab-abababababab'),
+  'k2', 'A new refresh token ciphertext updates key_id.'
+);
+update public.google_calendar_tokens set key_id = 'k1' where user_id = 'abababab-abab-4bab-8bab-abababababab';
+select is(
+  (select key_id from public.google_calendar_tokens where user_id = 'abababab-abab-4bab-8bab-abababababab'),
+  'k2', 'key_id cannot be set apart from the ciphertext.'
+);
+update public.google_calendar_tokens set refresh_token = 'not-a-jwe' where user_id = 'abababab-abab-4bab-8bab-abababababab';
+select is(
+  (select key_id from public.google_calendar_tokens where user_id = 'abababab-abab-4bab-8bab-abababababab'),
+  null, 'A value that is not a JWE has no key id.'
+);
+select is(public.google_calendar_jwe_kid('e30..aXY.Y3Q.dGFn'), null, 'A JWE header without kid gives null.');
 
 -- ---------------------------------------------------------------------------
 -- Keys and defaults
@@ -70,20 +111,20 @@ select is(
 
 select policies_are(
   'public', 'google_calendar_tokens',
-  array['Users manage their own Google Calendar tokens'],
-  'The only policy is "Users manage their own Google Calendar tokens".'
+  array['Users read their own Google Calendar connection'],
+  'The only policy is "Users read their own Google Calendar connection".'
 );
 
 select policy_roles_are(
-  'public', 'google_calendar_tokens', 'Users manage their own Google Calendar tokens',
+  'public', 'google_calendar_tokens', 'Users read their own Google Calendar connection',
   array['authenticated'],
   'The policy applies to the authenticated role only.'
 );
 
 select policy_cmd_is(
-  'public', 'google_calendar_tokens', 'Users manage their own Google Calendar tokens',
-  'all',
-  'The policy covers ALL commands.'
+  'public', 'google_calendar_tokens', 'Users read their own Google Calendar connection',
+  'select',
+  'The policy covers SELECT only: users write nothing.'
 );
 
 select table_privs_are(

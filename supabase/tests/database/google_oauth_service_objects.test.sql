@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
-select plan(22);
+select plan(28);
 
 insert into auth.users (id, email) values
   ('dddddddd-dddd-4ddd-8ddd-dddddddddddd', 'flow-d@example.test'),
@@ -32,12 +32,21 @@ select ok(
   'authenticated holds no privilege on the pending-flow table.'
 );
 select ok(
-  not has_function_privilege('anon', 'public.google_oauth_begin_flow(uuid, uuid, text, timestamptz, integer)', 'execute'),
+  not has_function_privilege('anon', 'public.google_oauth_begin_flow(uuid, uuid, text, timestamptz, text)', 'execute'),
   'anon cannot call google_oauth_begin_flow.'
 );
 select ok(
-  not has_function_privilege('authenticated', 'public.google_oauth_begin_flow(uuid, uuid, text, timestamptz, integer)', 'execute'),
+  not has_function_privilege('authenticated', 'public.google_oauth_begin_flow(uuid, uuid, text, timestamptz, text)', 'execute'),
   'authenticated cannot call google_oauth_begin_flow.'
+);
+select ok(
+  not has_function_privilege('anon', 'public.google_oauth_consume_flow(uuid)', 'execute')
+    and not has_function_privilege('authenticated', 'public.google_oauth_consume_flow(uuid)', 'execute'),
+  'Neither anon nor authenticated can call google_oauth_consume_flow.'
+);
+select hasnt_function(
+  'public', 'google_oauth_begin_flow', array['uuid', 'uuid', 'text', 'timestamp with time zone', 'integer'],
+  'The old begin_flow overload (with p_max_pending) is gone.'
 );
 select ok(
   not has_function_privilege('authenticated', 'public.google_token_acquire_refresh_lease(uuid, uuid, integer)', 'execute'),
@@ -71,7 +80,7 @@ reset role;
 -- ---------------------------------------------------------------------------
 set local role service_role;
 select is(
-  public.google_oauth_begin_flow('ffffffff-ffff-4fff-8fff-ffffffffffff', gen_random_uuid(), 'v', now() + interval '10 minutes', 5),
+  public.google_oauth_begin_flow('ffffffff-ffff-4fff-8fff-ffffffffffff', gen_random_uuid(), 'v', now() + interval '10 minutes', null),
   '{"user_exists": false}'::jsonb,
   'An unknown user is reported as such.'
 );
@@ -81,37 +90,61 @@ select is(
   'Nothing is stored for an unknown user.'
 );
 select is(
-  public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v0', now() + interval '10 minutes', 5),
+  public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', '0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a', 'v0', now() + interval '10 minutes', null),
   '{"user_exists": true, "has_refresh_token": false}'::jsonb,
   'A user without tokens gets a flow and has no refresh token.'
 );
-select public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v' || i, now() + interval '10 minutes', 5)
-from generate_series(1, 7) as i;
-select is(
-  (select count(*)::int from public.google_oauth_pending_flows where user_id = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd'),
-  5,
-  'A user keeps at most 5 pending flows however many links are asked for.'
+select public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v' || i, now() + interval '10 minutes', null)
+from generate_series(1, 3) as i;
+select public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', '0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b', 'newest', now() + interval '10 minutes', 'Ana@Gmail.test');
+select results_eq(
+  $$ select jti, code_verifier, expected_google_email from public.google_oauth_pending_flows
+     where user_id = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd' $$,
+  $$ values ('0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b'::uuid, 'newest', 'Ana@Gmail.test') $$,
+  'Only the newest link works: a new flow voids the user''s older ones, and keeps the expected email.'
 );
 insert into public.google_oauth_pending_flows (jti, user_id, code_verifier, expires_at, created_at)
 values (gen_random_uuid(), 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee', 'old', now() - interval '1 minute', now() - interval '11 minutes');
-select public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v8', now() + interval '10 minutes', 5);
+insert into public.google_oauth_pending_flows (jti, user_id, code_verifier, expires_at)
+values ('0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c', 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee', 'live', now() + interval '5 minutes');
+select public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v8', now() + interval '10 minutes', null);
 select is(
   (select count(*)::int from public.google_oauth_pending_flows where expires_at <= now()),
   0,
-  'Starting a flow purges every expired flow.'
+  'Starting a flow purges expired flows (a bounded batch).'
+);
+select is(
+  (select count(*)::int from public.google_oauth_pending_flows where jti = '0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c'),
+  1,
+  'Another user''s live flow is untouched.'
+);
+
+-- consume_flow: exactly once, and the user comes from the flow (the state carries no user id).
+select results_eq(
+  $$ select user_id, code_verifier, expected_google_email from public.google_oauth_consume_flow('0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c') $$,
+  $$ values ('eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee'::uuid, 'live', null::text) $$,
+  'Consuming a flow returns its user, verifier and expected email.'
+);
+select is_empty(
+  $$ select * from public.google_oauth_consume_flow('0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c') $$,
+  'A flow can be consumed only once.'
+);
+select is_empty(
+  $$ select * from public.google_oauth_consume_flow('0b0a0b0a-0b0a-4b0a-8b0a-0b0a0b0a0b0a') $$,
+  'An unknown jti consumes nothing.'
 );
 
 insert into public.google_calendar_tokens (user_id, access_token, refresh_token)
 values ('dddddddd-dddd-4ddd-8ddd-dddddddddddd', 'a', 'r');
 select is(
-  public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v9', now() + interval '10 minutes', 5) -> 'has_refresh_token',
+  public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v9', now() + interval '10 minutes', null) -> 'has_refresh_token',
   'true'::jsonb,
   'A connected user has a refresh token: consent need not be forced.'
 );
 update public.google_calendar_tokens set last_refresh_error = 'google_refresh_token_missing'
 where user_id = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
 select is(
-  public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v10', now() + interval '10 minutes', 5) -> 'has_refresh_token',
+  public.google_oauth_begin_flow('dddddddd-dddd-4ddd-8ddd-dddddddddddd', gen_random_uuid(), 'v10', now() + interval '10 minutes', null) -> 'has_refresh_token',
   'false'::jsonb,
   'After a refresh token could not be kept, the next link forces consent.'
 );
