@@ -19,6 +19,8 @@ export interface ConsentPageOptions {
   /** Accounts offered in the chooser. */
   accounts: readonly string[];
   loginHint: string | undefined;
+  /** `prompt=select_account`: the chooser is shown with no account picked in advance. */
+  selectAccount?: boolean;
 }
 
 /**
@@ -27,9 +29,11 @@ export interface ConsentPageOptions {
  */
 export function renderConsentPage(options: ConsentPageOptions): string {
   const hint = options.loginHint ?? "";
+  // With select_account the person must pick; login_hint then only fills the typed field.
+  const preselect = options.selectAccount === true ? undefined : hint;
   const accounts = options.accounts.map((email) =>
     `<li><label><input type="radio" name="account" value="${escapeHtml(email)}"${
-      email === hint ? " checked" : ""
+      email === preselect ? " checked" : ""
     }> ${escapeHtml(email)}</label></li>`
   ).join("\n");
   const signIn = options.scopes.filter(isSignInScope);
@@ -46,7 +50,9 @@ export function renderConsentPage(options: ConsentPageOptions): string {
 <body>
 <h1>Choose an account</h1>
 <p>to continue to <strong>${escapeHtml(options.clientId)}</strong></p>
-<form method="post" action="${escapeHtml(options.action)}">
+<form method="post" action="${escapeHtml(options.action)}" data-select-account="${
+    options.selectAccount === true
+  }">
 <input type="hidden" name="consent_id" value="${escapeHtml(options.consentId)}">
 <ul>
 ${accounts}
@@ -68,14 +74,14 @@ ${checkboxes}
 `;
 }
 
-/** Renders Google's "Error 400: <code>" page used when the emulator must not redirect. */
-export function renderErrorPage(error: string, description: string): string {
+/** Renders Google's "Error <status>: <code>" page used when the emulator must not redirect. */
+export function renderErrorPage(error: string, description: string, status = 400): string {
   return `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Error 400 (emulator)</title></head>
+<head><meta charset="utf-8"><title>Error ${status} (emulator)</title></head>
 <body>
 <h1>Access blocked: authorization error</h1>
-<p><strong>Error 400: ${escapeHtml(error)}</strong></p>
+<p><strong data-error="${escapeHtml(error)}">Error ${status}: ${escapeHtml(error)}</strong></p>
 <p>${escapeHtml(description)}</p>
 </body>
 </html>

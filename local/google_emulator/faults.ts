@@ -1,10 +1,25 @@
 /** Fault injection for the token, revoke and events endpoints. */
 
+import {
+  type CalendarErrorKind,
+  calendarErrorResponse,
+  INJECTABLE_CALENDAR_ERRORS,
+} from "./calendar_errors.ts";
+
 /** Endpoints that accept injected faults. */
 export type FaultEndpoint = "token" | "revoke" | "events";
 
-/** How a faulty call fails. */
-export type FaultKind = "500" | "timeout" | "garbage" | "malformed" | "hang";
+/**
+ * How a faulty call fails: a transport-level kind, or (events only) one of the Calendar API's
+ * documented errors, with Google's body.
+ */
+export type FaultKind =
+  | "500"
+  | "timeout"
+  | "garbage"
+  | "malformed"
+  | "hang"
+  | Exclude<CalendarErrorKind, "required" | "badRequest">;
 
 /** A fault request: the next `count` calls to `endpoint` fail as `kind`. */
 export interface FaultSpec {
@@ -12,30 +27,57 @@ export interface FaultSpec {
   kind: FaultKind;
   /** Defaults to 1. */
   count?: number;
+  /** Fails every call until `DELETE /__emulator/faults` (instead of `count` calls). */
+  persistent?: boolean;
   /** For "timeout": how long to wait before the 504 (default 30000). */
   delayMs?: number;
+  /** Calendar errors only: send `Retry-After` with this many seconds. */
+  retryAfterSeconds?: number;
 }
 
 interface QueuedFault {
   kind: FaultKind;
   remaining: number;
+  persistent: boolean;
   delayMs: number;
+  retryAfterSeconds: number | undefined;
 }
 
 const ENDPOINTS: readonly string[] = ["token", "revoke", "events"];
-const KINDS: readonly string[] = ["500", "timeout", "garbage", "malformed", "hang"];
+const TRANSPORT_KINDS: readonly string[] = ["500", "timeout", "garbage", "malformed", "hang"];
+const KINDS: readonly string[] = [...TRANSPORT_KINDS, ...INJECTABLE_CALENDAR_ERRORS];
 
 /** Checks an untrusted fault request, returning an error message or the normalised spec. */
 export function parseFaultSpec(value: unknown): FaultSpec | string {
   if (typeof value !== "object" || value === null) return "body must be a JSON object";
-  const { endpoint, kind, count, delayMs } = value as Record<string, unknown>;
+  const { endpoint, kind, count, delayMs, persistent, retryAfterSeconds } = value as Record<
+    string,
+    unknown
+  >;
   if (typeof endpoint !== "string" || !ENDPOINTS.includes(endpoint)) {
     return `endpoint must be one of ${ENDPOINTS.join(", ")}`;
   }
   if (typeof kind !== "string" || !KINDS.includes(kind)) {
     return `kind must be one of ${KINDS.join(", ")}`;
   }
+  if (!TRANSPORT_KINDS.includes(kind) && endpoint !== "events") {
+    return `kind ${kind} is a Calendar error: endpoint must be events`;
+  }
   const spec: FaultSpec = { endpoint: endpoint as FaultEndpoint, kind: kind as FaultKind };
+  if (persistent !== undefined) {
+    if (typeof persistent !== "boolean") return "persistent must be a boolean";
+    if (persistent && count !== undefined) return "give count or persistent, not both";
+    spec.persistent = persistent;
+  }
+  if (retryAfterSeconds !== undefined) {
+    if (
+      typeof retryAfterSeconds !== "number" || !Number.isInteger(retryAfterSeconds) ||
+      retryAfterSeconds < 0
+    ) {
+      return "retryAfterSeconds must be an integer >= 0";
+    }
+    spec.retryAfterSeconds = retryAfterSeconds;
+  }
   if (count !== undefined) {
     if (typeof count !== "number" || !Number.isInteger(count) || count < 1) {
       return "count must be a positive integer";
@@ -57,7 +99,13 @@ export class FaultInjector {
   /** Queues a fault behind any already pending for the same endpoint. */
   add(spec: FaultSpec): void {
     const queue = this.#queues.get(spec.endpoint) ?? [];
-    queue.push({ kind: spec.kind, remaining: spec.count ?? 1, delayMs: spec.delayMs ?? 30_000 });
+    queue.push({
+      kind: spec.kind,
+      remaining: spec.count ?? 1,
+      persistent: spec.persistent ?? false,
+      delayMs: spec.delayMs ?? 30_000,
+      retryAfterSeconds: spec.retryAfterSeconds,
+    });
     this.#queues.set(spec.endpoint, queue);
   }
 
@@ -69,7 +117,10 @@ export class FaultInjector {
   /** Pending faults, for the stats view. */
   pending(): Record<FaultEndpoint, number> {
     const count = (endpoint: FaultEndpoint) =>
-      (this.#queues.get(endpoint) ?? []).reduce((sum, fault) => sum + fault.remaining, 0);
+      (this.#queues.get(endpoint) ?? []).reduce(
+        (sum, fault) => sum + (fault.persistent ? 1 : fault.remaining),
+        0,
+      );
     return { token: count("token"), revoke: count("revoke"), events: count("events") };
   }
 
@@ -82,8 +133,10 @@ export class FaultInjector {
     const queue = this.#queues.get(endpoint);
     const fault = queue?.[0];
     if (queue === undefined || fault === undefined) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) queue.shift();
+    if (!fault.persistent) {
+      fault.remaining -= 1;
+      if (fault.remaining <= 0) queue.shift();
+    }
     switch (fault.kind) {
       case "500":
         return serverError(endpoint);
@@ -102,6 +155,12 @@ export class FaultInjector {
         await this.#wait(undefined, req.signal);
         // Only reached once the client gave up or the emulator closed; nobody reads this.
         return new Response("request abandoned", { status: 504 });
+      default: {
+        const options = fault.retryAfterSeconds === undefined
+          ? {}
+          : { retryAfterSeconds: fault.retryAfterSeconds };
+        return calendarErrorResponse(fault.kind, options);
+      }
     }
   }
 
@@ -129,10 +188,15 @@ export class FaultInjector {
 
 function serverError(endpoint: FaultEndpoint): Response {
   if (endpoint === "events") {
-    return Response.json(
-      { error: { code: 500, message: "Backend Error", status: "INTERNAL" } },
-      { status: 500 },
-    );
+    // The Calendar errors guide's 500: legacy errors[] plus the status of the JSON error format.
+    return Response.json({
+      error: {
+        code: 500,
+        message: "Backend Error",
+        errors: [{ domain: "global", reason: "backendError", message: "Backend Error" }],
+        status: "INTERNAL",
+      },
+    }, { status: 500 });
   }
   return Response.json({ error: "internal_failure", error_description: "Backend Error" }, {
     status: 500,
