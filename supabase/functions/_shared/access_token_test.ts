@@ -1,0 +1,269 @@
+import assert from "node:assert/strict";
+import { createAccessTokenProvider } from "./access_token.ts";
+import { AppError, isAppError } from "./errors.ts";
+import { CALENDAR_SCOPE } from "./google_facts.ts";
+import type { GoogleOAuth, GoogleTokenSet } from "./google_oauth.ts";
+import type { LeaseWait, RefreshedTokens, RefreshLease } from "./refresh_lease.ts";
+import type { CalendarTokens, DeleteGrantOptions, TokenStore } from "./token_store.ts";
+
+const USER = "6f1c2a4e-0000-4000-8000-000000000001";
+
+/** In-memory stand-ins with the database's semantics: one row, a compare-and-set lease. */
+function fakes(row: Partial<CalendarTokens> | null, refresh: () => Promise<GoogleTokenSet>) {
+  let stored: CalendarTokens | null = row && {
+    userId: USER,
+    grantId: "grant-1",
+    accessToken: "old-access",
+    refreshToken: "1//refresh",
+    expiresAt: new Date(Date.now() + 3600_000),
+    refreshTokenExpiresAt: null,
+    scopes: [CALENDAR_SCOPE],
+    googleSub: "sub-1",
+    googleEmail: "ana@example.com",
+    connectedAt: null,
+    updatedAt: null,
+    lastRefreshAt: null,
+    lastRefreshError: null,
+    ...row,
+  };
+  let lease: string | null = null;
+  const log = {
+    refreshes: 0,
+    deletes: [] as DeleteGrantOptions[],
+    releases: [] as (string | undefined)[],
+    saves: [] as RefreshedTokens[],
+    waits: 0,
+  };
+  const waiters: (() => void)[] = [];
+  const tokens: TokenStore = {
+    get: () => Promise.resolve(stored && { ...stored }),
+    save: () => Promise.reject(new Error("not used")),
+    delete(_userId, options) {
+      log.deletes.push(options);
+      if (!stored || (options.grantId && options.grantId !== stored.grantId)) {
+        return Promise.resolve(false);
+      }
+      stored = null;
+      return Promise.resolve(true);
+    },
+  };
+  const leaseOps: RefreshLease = {
+    acquire(_userId, leaseId) {
+      if (lease !== null || !stored) return Promise.resolve(false);
+      lease = leaseId;
+      return Promise.resolve(true);
+    },
+    awaitRelease(): Promise<LeaseWait> {
+      log.waits++;
+      if (lease === null) return Promise.resolve("released");
+      return new Promise((resolve) => waiters.push(() => resolve("released")));
+    },
+    saveRefreshed(_userId, leaseId, t) {
+      if (lease !== leaseId || !stored) return Promise.resolve(false);
+      log.saves.push(t);
+      stored = {
+        ...stored,
+        accessToken: t.accessToken,
+        refreshToken: t.refreshToken,
+        expiresAt: t.expiresAt,
+        scopes: t.scopes.length ? t.scopes : stored.scopes,
+      };
+      lease = null;
+      waiters.splice(0).forEach((w) => w());
+      return Promise.resolve(true);
+    },
+    release(_userId, leaseId, failure) {
+      log.releases.push(failure);
+      if (lease === leaseId) {
+        lease = null;
+        waiters.splice(0).forEach((w) => w());
+      }
+      return Promise.resolve();
+    },
+  };
+  const google = {
+    refresh: () => {
+      log.refreshes++;
+      return refresh();
+    },
+  } as unknown as GoogleOAuth;
+  return {
+    log,
+    tokens,
+    lease: leaseOps,
+    google,
+    row: () => stored,
+    holdLease: (id: string) => (lease = id),
+  };
+}
+
+const fresh = (accessToken = "new-access", scopes = [CALENDAR_SCOPE]): GoogleTokenSet => ({
+  accessToken,
+  refreshToken: null,
+  expiresAt: new Date(Date.now() + 3600_000),
+  refreshTokenExpiresAt: null,
+  scopes,
+});
+
+Deno.test("getGoogleAccessToken() returns a token valid for over five minutes without Google", async () => {
+  const f = fakes({}, () => Promise.resolve(fresh()));
+  const provider = createAccessTokenProvider(f);
+  const token = await provider.getGoogleAccessToken(USER);
+  assert.equal(token.accessToken, "old-access");
+  assert.equal(f.log.refreshes, 0);
+});
+
+Deno.test("getGoogleAccessToken() refreshes a token that expires in 30 s: the margin is a minute", async () => {
+  const f = fakes({ expiresAt: new Date(Date.now() + 30_000) }, () => Promise.resolve(fresh()));
+  const provider = createAccessTokenProvider(f);
+  assert.equal((await provider.getGoogleAccessToken(USER)).accessToken, "new-access");
+  assert.equal(f.log.refreshes, 1);
+});
+
+Deno.test("getGoogleAccessToken() hands out a token near expiry at once and renews it in the background", async () => {
+  let finish!: (t: GoogleTokenSet) => void;
+  const f = fakes(
+    { expiresAt: new Date(Date.now() + 3 * 60_000) },
+    () => new Promise((resolve) => (finish = resolve)),
+  );
+  const provider = createAccessTokenProvider(f);
+  const tokens = await Promise.all(
+    Array.from({ length: 5 }, () => provider.getGoogleAccessToken(USER)),
+  );
+  assert.deepEqual(new Set(tokens.map((t) => t.accessToken)), new Set(["old-access"]));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(f.log.refreshes, 1, "one renewal for all callers");
+  assert.equal((await provider.getGoogleAccessToken(USER)).accessToken, "old-access");
+  finish(fresh());
+  await new Promise((r) => setTimeout(r, 0));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(f.row()!.accessToken, "new-access", "saved under the lease");
+  assert.equal((await provider.getGoogleAccessToken(USER)).accessToken, "new-access");
+  assert.equal(f.log.refreshes, 1);
+});
+
+Deno.test("getGoogleAccessToken() makes concurrent callers of an expired token share one refresh", async () => {
+  const f = fakes({ expiresAt: new Date(Date.now() - 60_000) }, () => Promise.resolve(fresh()));
+  const provider = createAccessTokenProvider(f);
+  const tokens = await Promise.all(
+    Array.from({ length: 20 }, () => provider.getGoogleAccessToken(USER)),
+  );
+  assert.deepEqual(new Set(tokens.map((t) => t.accessToken)), new Set(["new-access"]));
+  assert.equal(f.log.refreshes, 1);
+});
+
+Deno.test("getGoogleAccessToken() waits for another process's lease, then uses its token", async () => {
+  const f = fakes({ expiresAt: new Date(Date.now() - 60_000) }, () => Promise.resolve(fresh()));
+  f.holdLease("other-process");
+  const provider = createAccessTokenProvider(f);
+  const pending = provider.getGoogleAccessToken(USER);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(f.log.waits, 1, "waiting in the database, not polling");
+  // The other process saves its result.
+  await f.lease.saveRefreshed(USER, "other-process", {
+    accessToken: "their-access",
+    refreshToken: "1//refresh",
+    expiresAt: new Date(Date.now() + 3600_000),
+    refreshTokenExpiresAt: null,
+    scopes: [],
+  });
+  assert.equal((await pending).accessToken, "their-access");
+  assert.equal(f.log.refreshes, 0);
+});
+
+Deno.test("getGoogleAccessToken() on invalid_grant deletes only the grant it refreshed", async () => {
+  const f = fakes(
+    { expiresAt: new Date(Date.now() - 1000) },
+    () => Promise.reject(new AppError("google_reconnect_required", "dead")),
+  );
+  const provider = createAccessTokenProvider(f);
+  await assert.rejects(
+    provider.getGoogleAccessToken(USER),
+    (e) => isAppError(e, "google_reconnect_required"),
+  );
+  assert.equal(f.log.deletes.length, 1);
+  assert.equal(f.log.deletes[0]!.grantId, "grant-1");
+  assert.equal(f.log.deletes[0]!.cause, "reconnect_required");
+  assert.equal(f.log.deletes[0]!.needsRevocation, false, "Google already dropped it");
+});
+
+Deno.test("getGoogleAccessToken() never deletes a grant when the OAuth client is misconfigured", async () => {
+  const f = fakes(
+    { expiresAt: new Date(Date.now() - 1000) },
+    () => Promise.reject(new AppError("google_client_misconfigured", "client")),
+  );
+  const provider = createAccessTokenProvider(f);
+  await assert.rejects(
+    provider.getGoogleAccessToken(USER),
+    (e) => isAppError(e, "google_client_misconfigured"),
+  );
+  assert.equal(f.log.deletes.length, 0);
+  assert.ok(f.row(), "the row stays");
+  assert.ok(f.log.releases.includes("google_client_misconfigured"), "recorded for status");
+});
+
+Deno.test("getGoogleAccessToken() answers google_scope_missing when a refresh narrows the scopes", async () => {
+  const f = fakes(
+    { expiresAt: new Date(Date.now() - 1000) },
+    () =>
+      Promise.resolve(
+        fresh("narrow", ["openid", "https://www.googleapis.com/auth/calendar.readonly"]),
+      ),
+  );
+  const provider = createAccessTokenProvider(f);
+  await assert.rejects(
+    provider.getGoogleAccessToken(USER),
+    (e) => isAppError(e, "google_scope_missing"),
+  );
+});
+
+Deno.test("getGoogleAccessToken() treats a lapsed time-limited grant as reconnect_required without Google", async () => {
+  const f = fakes(
+    { refreshTokenExpiresAt: new Date(Date.now() - 1000), expiresAt: new Date(Date.now() - 1000) },
+    () => Promise.resolve(fresh()),
+  );
+  const provider = createAccessTokenProvider(f);
+  await assert.rejects(
+    provider.getGoogleAccessToken(USER),
+    (e) => isAppError(e, "google_reconnect_required"),
+  );
+  assert.equal(f.log.refreshes, 0);
+  assert.equal(f.log.deletes[0]?.reason, "google_grant_expired");
+});
+
+Deno.test("getGoogleAccessToken() releases the lease when Google keeps failing", async () => {
+  const f = fakes(
+    { expiresAt: new Date(Date.now() - 1000) },
+    () => Promise.reject(new AppError("google_unavailable", "down")),
+  );
+  const provider = createAccessTokenProvider(f, { attempts: 2, backoffMs: 1 });
+  await assert.rejects(
+    provider.getGoogleAccessToken(USER),
+    (e) => isAppError(e, "google_unavailable"),
+  );
+  assert.equal(f.log.refreshes, 2);
+  assert.ok(await f.lease.acquire(USER, "next", 30), "the lease is free again");
+});
+
+Deno.test("the lease outlasts the whole retry budget of a refresh", () => {
+  const f = fakes({}, () => Promise.resolve(fresh()));
+  const provider = createAccessTokenProvider(f, { attempts: 3, backoffMs: 250, timeoutMs: 10_000 });
+  // 3 × 10 s + 0.25 s + 0.5 s of backoff, plus a read and a write: over 30.75 s.
+  assert.ok(provider.leaseSeconds >= 51, `lease ${provider.leaseSeconds} s`);
+});
+
+Deno.test("renew() with a refused token refreshes even a token that looks valid", async () => {
+  const f = fakes({}, () => Promise.resolve(fresh()));
+  const provider = createAccessTokenProvider(f);
+  const token = await provider.renew(USER, { staleAccessToken: "old-access" });
+  assert.equal(token.accessToken, "new-access");
+  assert.equal(f.log.refreshes, 1);
+});
+
+Deno.test("renew() does not refresh again when the refused token was already replaced", async () => {
+  const f = fakes({ accessToken: "someone-elses-new" }, () => Promise.resolve(fresh()));
+  const provider = createAccessTokenProvider(f);
+  const token = await provider.renew(USER, { staleAccessToken: "old-access" });
+  assert.equal(token.accessToken, "someone-elses-new");
+  assert.equal(f.log.refreshes, 0);
+});
