@@ -4,9 +4,10 @@
  */
 
 import { DATABASE_TYPES_FILE, generateDatabaseTypes } from "../db_types.ts";
-import { databaseUrl, startPostgres } from "../stack/postgres.ts";
-import { freePort, type ManagedProcess } from "../stack/process.ts";
-import { prepareDatabase } from "../stack/stack.ts";
+import { clusterDataDir, databaseUrl, startPostgres } from "../stack/postgres.ts";
+import { onPort } from "../stack/ports.ts";
+import type { ManagedProcess } from "../stack/process.ts";
+import { prepareDatabase, removeStackDir } from "../stack/stack.ts";
 
 const i = Deno.args.indexOf("--db-url");
 const given = i >= 0 ? Deno.args[i + 1] : undefined;
@@ -17,11 +18,15 @@ try {
   if (!dbUrl) {
     // Fresh: the types describe exactly what the migrations make, nothing a session added.
     // Only Postgres is needed, not the rest of the stack.
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await removeStackDir(dir);
     await Deno.mkdir(dir, { recursive: true });
-    const port = freePort();
-    postgres = await startPostgres(`${dir}/postgres`, { port, logFile: `${dir}/postgres.log` });
-    dbUrl = databaseUrl(port);
+    const dataDir = await clusterDataDir(dir);
+    const logFile = `${await Deno.realPath(dir)}/postgres.log`;
+    const started = await onPort("database", null, async (port) => {
+      postgres = await startPostgres(dataDir, { port, logFile });
+      return port;
+    });
+    dbUrl = databaseUrl(started);
     await prepareDatabase(dbUrl, () => {});
   }
   await Deno.writeTextFile(DATABASE_TYPES_FILE, await generateDatabaseTypes(dbUrl));

@@ -1,7 +1,8 @@
 /** Serves every Edge Function under supabase/functions, one supervised Deno process each. */
 
 import { DENO } from "./tools.ts";
-import { freePort, type ManagedProcess, spawnLogged, waitFor } from "./process.ts";
+import { onPort } from "./ports.ts";
+import { type ManagedProcess, type ProcessGroup, spawnLogged, waitListening } from "./process.ts";
 
 const FUNCTIONS_DIR = "supabase/functions";
 
@@ -57,38 +58,54 @@ export interface FunctionServer {
   stop(): Promise<void>;
 }
 
-/** Starts one function and restarts it whenever it dies unasked, as the edge runtime would. */
+/**
+ * What ends a process when someone means it to stop: Ctrl-C reaches every process of the
+ * terminal's process group, closing the terminal sends SIGHUP, `kill` sends SIGTERM.
+ */
+const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * Starts one function on a free port and restarts it whenever it dies unasked, as the edge
+ * runtime would. It is never restarted once the stack is stopping, nor after a stop signal
+ * reached it: Ctrl-C reaches the functions before the stack's own handler has run.
+ */
 export async function serveFunction(name: string, options: {
   env: Record<string, string>;
   logDir: string;
   /** The folder holding `<name>/index.ts` (supabase/functions by default). */
   dir?: string;
+  /** The stack's processes; a stopping group means no restart. */
+  group?: ProcessGroup;
 }): Promise<FunctionServer> {
   const dir = options.dir ?? FUNCTIONS_DIR;
-  const port = freePort();
   const logFile = `${options.logDir}/function-${name}.log`;
   let stopping = false;
   let current!: ManagedProcess;
 
-  const start = async (): Promise<void> => {
-    current = await spawnLogged(name, DENO, {
+  const start = async (port: number): Promise<void> => {
+    const proc = await spawnLogged(name, DENO, {
       ...functionCommand(`${dir}/${name}/index.ts`, port, options.env),
       logFile,
+      ...(options.group ? { group: options.group } : {}),
     });
-    const proc = current;
-    await waitFor(`function ${name}`, async () => {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return true;
-    }, { exited: proc.status, timeoutMs: 60_000 });
-    proc.status.then(() => {
-      if (!stopping && current === proc) {
-        start().catch((error) => console.error(`function ${name} failed to restart: ${error}`));
-      }
+    current = proc;
+    try {
+      await waitListening(proc, port, { role: `function ${name}`, timeoutMs: 60_000 });
+    } catch (error) {
+      await proc.stop();
+      throw error;
+    }
+    proc.status.then((status) => {
+      if (stopping || options.group?.stopping || current !== proc) return;
+      if (status.signal && STOP_SIGNALS.includes(status.signal)) return;
+      start(port).catch((error) => console.error(`function ${name} failed to restart: ${error}`));
     });
   };
 
-  await start();
+  const port = await onPort(`function ${name}`, null, async (port) => {
+    await start(port);
+    return port;
+  });
   return {
     name,
     port,

@@ -1,19 +1,54 @@
 /**
- * `npm start`: brings the local stack up, prints its status and a consent link to try, and
- * stops everything on Ctrl-C.
+ * The local stack's commands, like the Supabase CLI's:
  *
- * Flags: --dir <folder> (default .local), --ports fixed|auto (default fixed, like supabase start),
- * --env-file <path>: the functions' variables (npm start passes supabase/functions/.env; a
- * missing file is fine, every variable it does not set gets a generated local value).
+ *   main.ts [start]   `npm start`: brings the stack up, prints its status and a consent link to
+ *                     try, and stops everything on Ctrl-C, SIGTERM or SIGHUP (closed terminal).
+ *   main.ts status    `npm run status`: the running stack's table; exit 1 when none runs.
+ *   main.ts stop      `npm stop`: stops the stack running in the folder (from another terminal).
+ *
+ * Flags: --dir <folder> (default .local; one stack per folder), --ports fixed|auto (default
+ * fixed, like supabase start), --env-file <path>: the functions' variables (npm start passes
+ * supabase/functions/.env; a missing file is fine, every variable it does not set gets a
+ * generated local value).
  */
 
 import { EnvFileError, readEnvFile } from "./env_file.ts";
-import { type StackInfo, startStack } from "./stack.ts";
+import { runningStack } from "./lock.ts";
+import { StoppingError } from "./process.ts";
+import {
+  AlreadyRunningError,
+  PortInUseError,
+  type Stack,
+  type StackInfo,
+  startStack,
+  stopLeftovers,
+} from "./stack.ts";
+import { formatStatus } from "./status.ts";
+import { acquireStackLock } from "./lock.ts";
 import { createUser, userIdByEmail } from "./users.ts";
 
 function flag(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
   return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1]! : fallback;
+}
+
+/** Writes to the terminal, which may be gone (SIGHUP): stopping must go on regardless. */
+function say(line: string, stream: "out" | "err" = "err"): void {
+  try {
+    (stream === "out" ? console.log : console.error)(line);
+  } catch {
+    // No terminal any more.
+  }
+}
+
+const command = Deno.args[0] && !Deno.args[0].startsWith("--") ? Deno.args[0] : "start";
+const dir = flag("dir", Deno.env.get("STACK_DIR") ?? ".local");
+
+if (command === "status") Deno.exit(await status());
+if (command === "stop") Deno.exit(await stop());
+if (command !== "start") {
+  console.error(`unknown command ${command}: start, status or stop`);
+  Deno.exit(2);
 }
 
 const ports = flag("ports", Deno.env.get("STACK_PORTS") ?? "fixed");
@@ -33,69 +68,123 @@ try {
   Deno.exit(1);
 }
 
+// Listen before starting anything: a signal halfway through starting stops what has started.
+const abort = new AbortController();
+let stack: Stack | null = null;
+let starting: Promise<unknown> = Promise.resolve();
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say("\nstopping the local stack…");
+  abort.abort();
+  await starting.catch(() => {});
+  await stack?.stop();
+  say("stopped.");
+  Deno.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  Deno.addSignalListener(signal, shutdown);
+}
+
 const startedAt = performance.now();
-let stack: Awaited<ReturnType<typeof startStack>>;
 try {
-  stack = await startStack({
-    dir: flag("dir", Deno.env.get("STACK_DIR") ?? ".local"),
+  const started = startStack({
+    dir,
     ports,
     ...(envFile ? { envFile } : {}),
-    log: (line) => console.error(`  ${line}`),
+    signal: abort.signal,
+    log: (line) => say(`  ${line}`),
   });
+  starting = started;
+  stack = await started;
 } catch (error) {
-  // A mistake in the .env file is the developer's to fix: the message, not a stack trace.
+  if (error instanceof StoppingError) await new Promise(() => {}); // shutdown() exits.
+  // The developer's to fix (a .env mistake, a busy folder or port): the message, no trace.
+  if (error instanceof AlreadyRunningError) {
+    console.error(`\nThe local stack did not start: ${error.message}.`);
+    console.error(`See it with \`npm run status\`; stop it with \`npm stop\`.`);
+    Deno.exit(1);
+  }
+  if (error instanceof PortInUseError) {
+    console.error(`\nThe local stack did not start: ${error.message}.`);
+    console.error("Stop that process, or start on free ports: npm start -- --ports auto");
+    Deno.exit(1);
+  }
   if (!(error instanceof EnvFileError)) throw error;
   console.error(`\nThe local stack did not start: ${error.message}`);
   Deno.exit(1);
 }
 
-let stopping = false;
-async function shutdown(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.error("\nstopping the local stack…");
-  await stack.stop();
-  console.error("stopped.");
-  Deno.exit(0);
-}
-Deno.addSignalListener("SIGINT", shutdown);
-Deno.addSignalListener("SIGTERM", shutdown);
-
-printStatus(stack.info, performance.now() - startedAt);
+const envNote = envFile ? `; the variables ${envFile.path} sets are used` : "; no .env file";
+say(
+  `\nLocal stack is running (started in ${
+    ((performance.now() - startedAt) / 1000).toFixed(1)
+  } s).\n`,
+  "out",
+);
+say(formatStatus(stack.info, envNote), "out");
 await printConsentLink(stack.info).catch((error) => {
-  console.log(`\n(no consent link: ${error instanceof Error ? error.message : error})`);
+  say(`\n(no consent link: ${error instanceof Error ? error.message : error})`, "out");
 });
-console.log("\nPress Ctrl-C to stop.");
+say("\nPress Ctrl-C to stop.", "out");
 
-function printStatus(info: StackInfo, ms: number): void {
-  const rows: [string, string][] = [
-    ["API URL", info.api_url],
-    ["REST URL", info.rest_url],
-    ["Functions URL", info.functions_url],
-    ["JWKS URL", info.jwks_url],
-    ["DB URL", info.db_url],
-    ["Google emulator", info.google_emulator_url],
-    ["Google", googleTarget(info)],
-    ["Redirect URI", info.google_redirect_uri],
-    ["anon key", info.anon_key],
-    ["service_role key", info.service_role_key],
-    ["JWT secret", info.jwt_secret],
-    ["Functions", Object.keys(info.functions).join(", ") || "(none)"],
-    ["Logs", info.log_dir],
-    ["Stack file", `${info.stack_dir}/stack.json`],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  console.log(`\nLocal stack is running (started in ${(ms / 1000).toFixed(1)} s).\n`);
-  for (const [k, v] of rows) console.log(`  ${k.padStart(width)}: ${v}`);
+/** `npm run status`: 0 and the table when a stack runs in the folder, else 1. */
+async function status(): Promise<number> {
+  const running = await runningStack(dir);
+  if (!running) {
+    console.error(`No local stack is running in ${dir}. Start one with \`npm start\`.`);
+    return 1;
+  }
+  let info: StackInfo;
+  try {
+    info = JSON.parse(await Deno.readTextFile(`${dir}/stack.json`));
+  } catch {
+    console.log(`A local stack is starting in ${dir} (pid ${running.pid}).`);
+    return 0;
+  }
+  console.log(`Local stack is running in ${info.stack_dir}.\n`);
+  console.log(formatStatus(info));
+  return 0;
 }
 
-function googleTarget(info: StackInfo): string {
-  const env = info.function_env;
-  const from = envFile ? `; the variables ${envFile.path} sets are used` : "; no .env file";
-  if (env.GOOGLE_OAUTH_BASE_URL === info.google_emulator_url) return `the local emulator${from}`;
-  // Only a client named in the .env file leads here (see mergeFunctionEnv).
-  const where = env.GOOGLE_OAUTH_BASE_URL ?? "Google";
-  return `${where} with client ${env.GOOGLE_CLIENT_ID}${from}; register the Redirect URI there`;
+/** `npm stop`: stops the folder's stack and waits until it has; cleans up after a killed one. */
+async function stop(): Promise<number> {
+  const running = await runningStack(dir);
+  if (!running) {
+    // Nothing runs; a stack killed outright may have left processes, which are ours to end.
+    let left = 0;
+    try {
+      const lock = await acquireStackLock(dir);
+      try {
+        left = await stopLeftovers(dir);
+      } finally {
+        lock.release();
+      }
+    } catch (error) {
+      if (!(error instanceof AlreadyRunningError) && !(error instanceof Deno.errors.NotFound)) {
+        throw error;
+      }
+    }
+    console.log(`No local stack is running in ${dir}.`);
+    if (left) console.log(`Stopped ${left} processes left by a stack that was killed.`);
+    return 0;
+  }
+  if (!running.pid) {
+    console.error(`A local stack holds ${dir} but its pid is not recorded yet; try again.`);
+    return 1;
+  }
+  Deno.kill(running.pid, "SIGTERM");
+  const deadline = Date.now() + 30_000;
+  while (await runningStack(dir)) {
+    if (Date.now() > deadline) {
+      console.error(`The local stack (pid ${running.pid}) did not stop within 30 s.`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(`Stopped the local stack in ${dir} (pid ${running.pid}).`);
+  return 0;
 }
 
 /** Does what the bot does: asks google-connect for a demo user's consent link. */
@@ -113,7 +202,8 @@ async function printConsentLink(info: StackInfo): Promise<void> {
   });
   const body = await res.json();
   if (!res.ok) throw new Error(`google-connect answered ${res.status} ${body.code}`);
-  console.log(
+  say(
     `\nTry it: open this consent link for ${email} (user ${userId}):\n\n  ${body.auth_url}`,
+    "out",
   );
 }

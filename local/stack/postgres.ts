@@ -1,6 +1,22 @@
-/** A private PostgreSQL cluster for the local stack, from Debian's packages. */
+/**
+ * A private PostgreSQL cluster for the local stack, from Debian's packages.
+ *
+ * Where the cluster lives: as a normal user, in `<stack dir>/postgres`. As root the server runs
+ * as the `postgres` user, which cannot reach a clone under a private folder (`/root`, a 0700
+ * `mktemp -d`), and we never loosen the permissions of someone's folders; so the cluster lives
+ * in a postgres-owned folder keyed by the stack folder's path,
+ * `/var/lib/postgresql/local-stacks/<hash>/data`. `<stack dir>/cluster.json` ties the two: a
+ * stack folder made afresh gets a fresh cluster, and clusters whose folder is gone are removed.
+ */
 
-import { type ManagedProcess, run, spawnLogged, waitFor } from "./process.ts";
+import { runningStack } from "./lock.ts";
+import {
+  type ManagedProcess,
+  type ProcessGroup,
+  run,
+  spawnLogged,
+  waitListening,
+} from "./process.ts";
 
 const PASSWORD = "postgres"; // Same as `supabase start`: loopback only, never a deployed value.
 
@@ -25,6 +41,12 @@ export function postgresBinDir(): string {
   }
   return `/usr/lib/postgresql/${major}/bin`;
 }
+
+/**
+ * The Postgres tools run from `/`: they look at their working folder, which the postgres user
+ * may not reach (a clone in /root). So every path given to them is absolute.
+ */
+const POSTGRES_CWD = "/";
 
 /** Postgres refuses to run as root, so as root the server runs as the `postgres` user. */
 function asPostgresUser(command: string, args: string[]): [string, string[]] {
@@ -66,7 +88,7 @@ export async function ensureCluster(dataDir: string): Promise<void> {
     "--locale=C.UTF-8",
   ]);
   try {
-    await run(cmd, args);
+    await run(cmd, args, { cwd: POSTGRES_CWD });
   } finally {
     await Deno.remove(pwFile);
   }
@@ -87,20 +109,19 @@ async function stopStaleServer(dataDir: string): Promise<void> {
     "fast",
     "-w",
   ]);
-  await run(cmd, args).catch(() => {
+  await run(cmd, args, { cwd: POSTGRES_CWD }).catch(() => {
     // Not running: postmaster.pid was stale and postgres removes it on start.
   });
 }
 
+/**
+ * Starts the server on `port` and waits until it is the one answering there. Throws a
+ * PortInUseError when the port is taken (onPort then tries another).
+ */
 export async function startPostgres(
   dataDir: string,
-  options: { port: number; logFile: string },
+  options: { port: number; logFile: string; group?: ProcessGroup },
 ): Promise<ManagedProcess> {
-  // As root the server runs as the postgres user, which must be able to reach its folder.
-  if (Deno.uid() === 0) {
-    const parent = dataDir.includes("/") ? dataDir.slice(0, dataDir.lastIndexOf("/")) : ".";
-    await Deno.chmod(parent, 0o711);
-  }
   await ensureCluster(dataDir);
   await stopStaleServer(dataDir);
   const [cmd, args] = asPostgresUser(`${postgresBinDir()}/postgres`, [
@@ -121,12 +142,140 @@ export async function startPostgres(
     args,
     logFile: options.logFile,
     stopSignal: "SIGINT",
+    cwd: POSTGRES_CWD,
+    ...(options.group ? { group: options.group } : {}),
   });
   const url = databaseUrl(options.port);
-  await waitFor("postgres", () => psql(url, ["-c", "select 1"]).then(() => true), {
-    exited: proc.status,
-  });
+  try {
+    await waitListening(proc, options.port, {
+      role: "database",
+      probe: () => psql(url, ["-c", "select 1"]).then(() => true),
+    });
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
   return proc;
+}
+
+const CLUSTER_FILE = "cluster.json";
+
+/** The postgres user's home (Debian: /var/lib/postgresql), from /etc/passwd. */
+function postgresHome(): string | null {
+  try {
+    const line = Deno.readTextFileSync("/etc/passwd").split("\n").find((l) =>
+      l.startsWith("postgres:")
+    );
+    const home = line?.split(":")[5];
+    return home && Deno.statSync(home).isDirectory ? home : null;
+  } catch {
+    return null;
+  }
+}
+
+/** As root, where the clusters of all stacks on this machine live, one folder each. */
+export function clustersBase(): string {
+  const home = postgresHome();
+  return home ? `${home}/local-stacks` : "/var/lib/local-stack-postgres";
+}
+
+/**
+ * The data folder of the cluster for the stack in `stackDir` (made ready for the server's user,
+ * not yet initialised). A folder without its cluster.json gets a fresh cluster.
+ */
+export async function clusterDataDir(stackDir: string): Promise<string> {
+  const dir = await Deno.realPath(stackDir);
+  if (Deno.uid() !== 0) return `${dir}/postgres`;
+  const base = clustersBase();
+  await ownedByPostgres(base, false);
+  const runtime = `${base}/${await pathKey(dir)}`;
+  const marker = await readJson(`${dir}/${CLUSTER_FILE}`);
+  const owner = await readJson(`${runtime}/owner.json`);
+  let token = marker?.data_dir === `${runtime}/data` ? String(marker.token ?? "") : "";
+  if (!token || owner?.token !== token || owner?.stack_dir !== dir) {
+    await removeRuntime(runtime);
+    token = crypto.randomUUID();
+    await Deno.writeTextFile(
+      `${dir}/${CLUSTER_FILE}`,
+      JSON.stringify({ data_dir: `${runtime}/data`, token }) + "\n",
+    );
+    await Deno.mkdir(runtime, { recursive: true });
+    await Deno.writeTextFile(`${runtime}/owner.json`, JSON.stringify({ stack_dir: dir, token }));
+    await ownedByPostgres(runtime, true);
+  }
+  await sweepClusters(base, runtime);
+  return `${runtime}/data`;
+}
+
+/** Removes the cluster of the stack in `stackDir` (stopping its server if one was left). */
+export async function removeClusterOf(stackDir: string): Promise<void> {
+  if (Deno.uid() !== 0) return; // The cluster is inside the folder.
+  const marker = await readJson(`${stackDir}/${CLUSTER_FILE}`);
+  const dataDir = typeof marker?.data_dir === "string" ? marker.data_dir : "";
+  if (dataDir.startsWith(`${clustersBase()}/`)) await removeRuntime(dirname(dataDir));
+}
+
+/** Clusters whose stack folder is gone or has a new cluster: stopped and removed. */
+async function sweepClusters(base: string, keep: string): Promise<void> {
+  for await (const entry of Deno.readDir(base)) {
+    const runtime = `${base}/${entry.name}`;
+    if (runtime === keep || !entry.isDirectory) continue;
+    const owner = await readJson(`${runtime}/owner.json`);
+    if (!owner) {
+      // Being created right now, or half made long ago.
+      const age = Date.now() - ((await Deno.stat(runtime)).mtime?.getTime() ?? Date.now());
+      if (age > 3_600_000) await removeRuntime(runtime);
+      continue;
+    }
+    const stackDir = String(owner.stack_dir);
+    const marker = await readJson(`${stackDir}/${CLUSTER_FILE}`);
+    if (marker?.token === owner.token) continue;
+    if (await runningStack(stackDir)) continue;
+    await removeRuntime(runtime);
+  }
+}
+
+async function removeRuntime(runtime: string): Promise<void> {
+  try {
+    await Deno.stat(`${runtime}/data/postmaster.pid`);
+    const [cmd, args] = asPostgresUser(`${postgresBinDir()}/pg_ctl`, [
+      "stop",
+      "-D",
+      `${runtime}/data`,
+      "-m",
+      "immediate",
+      "-w",
+    ]);
+    await run(cmd, args, { cwd: POSTGRES_CWD }).catch(() => {});
+  } catch {
+    // No server was left running there.
+  }
+  await Deno.remove(runtime, { recursive: true }).catch(() => {});
+}
+
+async function ownedByPostgres(path: string, recursive: boolean): Promise<void> {
+  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+  await run("chown", [...(recursive ? ["-R"] : []), "postgres:postgres", path]);
+  await Deno.chmod(path, 0o700);
+}
+
+async function pathKey(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(path));
+  return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+// deno-lint-ignore no-explicit-any
+async function readJson(path: string): Promise<Record<string, any> | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return null;
+  }
+}
+
+function dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
 }
 
 /** psql with ON_ERROR_STOP, quiet; returns its output. */

@@ -1,5 +1,10 @@
 /** Child processes of the local stack: spawned with their output in a log file, stopped on exit. */
 
+import { freePort, listensOn, PortInUseError, saysAddressInUse } from "./ports.ts";
+
+/** Re-exported for callers that picked ports from here before ports.ts existed. */
+export { freePort };
+
 export interface ManagedProcess {
   readonly name: string;
   readonly pid: number;
@@ -7,6 +12,54 @@ export interface ManagedProcess {
   readonly status: Promise<Deno.CommandStatus>;
   /** The stop signal (SIGTERM by default), then SIGKILL if the process has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** The last few kilobytes of its output (to tell why it exited while starting). */
+  recentOutput(): string;
+}
+
+/**
+ * Every process a stack has started, so that stopping reaches all of them, including one still
+ * starting. Once stopping, it spawns nothing more, and a supervisor asks `stopping` before any
+ * restart.
+ */
+export class ProcessGroup {
+  #live = new Set<ManagedProcess>();
+  #stopping = false;
+  /** Told the live processes whenever one starts or exits (the stack's pids.json). */
+  onChange: (live: ManagedProcess[]) => void = () => {};
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** The processes running now, oldest first. */
+  live(): ManagedProcess[] {
+    return [...this.#live];
+  }
+
+  /** Records a spawned process until it exits. */
+  add(proc: ManagedProcess): void {
+    this.#live.add(proc);
+    this.onChange(this.live());
+    proc.status.then(() => {
+      this.#live.delete(proc);
+      if (!this.#stopping) this.onChange(this.live());
+    });
+  }
+
+  /** Stops every process, newest first; nothing is started or restarted afterwards. */
+  async stopAll(): Promise<void> {
+    this.#stopping = true;
+    for (const proc of this.live().reverse()) await proc.stop().catch(() => {});
+  }
+}
+
+/** The group is stopping: the stack does not start another process. */
+export class StoppingError extends Error {
+  readonly code = "stopping";
+  constructor(what: string) {
+    super(`not starting ${what}: the stack is stopping`);
+    this.name = "StoppingError";
+  }
 }
 
 export interface SpawnOptions {
@@ -18,6 +71,8 @@ export interface SpawnOptions {
   logFile: string;
   /** Postgres shuts down fast on SIGINT; SIGTERM would wait for every client. */
   stopSignal?: Deno.Signal;
+  /** The stack's processes: the new one joins it, and none is spawned once it is stopping. */
+  group?: ProcessGroup;
 }
 
 /** Starts `command`, appending its stdout and stderr to `logFile` (never to our terminal). */
@@ -26,6 +81,7 @@ export async function spawnLogged(
   command: string,
   options: SpawnOptions,
 ): Promise<ManagedProcess> {
+  if (options.group?.stopping) throw new StoppingError(name);
   const log = await Deno.open(options.logFile, { create: true, append: true });
   const child = new Deno.Command(command, {
     args: options.args,
@@ -36,7 +92,12 @@ export async function spawnLogged(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const pumps = [child.stdout, child.stderr].map((stream) => pump(stream, log));
+  let recent = "";
+  const decoder = new TextDecoder();
+  const remember = (chunk: Uint8Array) => {
+    recent = (recent + decoder.decode(chunk, { stream: true })).slice(-4096);
+  };
+  const pumps = [child.stdout, child.stderr].map((stream) => pump(stream, log, remember));
   const status = child.status.then(async (s) => {
     await Promise.allSettled(pumps);
     log.close();
@@ -44,7 +105,7 @@ export async function spawnLogged(
   });
   let exited = false;
   status.then(() => exited = true);
-  return {
+  const proc: ManagedProcess = {
     name,
     pid: child.pid,
     logFile: options.logFile,
@@ -56,7 +117,10 @@ export async function spawnLogged(
       await status;
       clearTimeout(timer);
     },
+    recentOutput: () => recent,
   };
+  options.group?.add(proc);
+  return proc;
 }
 
 function signal(child: Deno.ChildProcess, sig: Deno.Signal): void {
@@ -67,8 +131,15 @@ function signal(child: Deno.ChildProcess, sig: Deno.Signal): void {
   }
 }
 
-async function pump(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
-  for await (const chunk of stream) await file.write(chunk);
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  remember: (chunk: Uint8Array) => void,
+): Promise<void> {
+  for await (const chunk of stream) {
+    remember(chunk);
+    await file.write(chunk);
+  }
 }
 
 /** Runs a command to completion; throws with its output when it fails. */
@@ -100,14 +171,6 @@ export async function run(
   return options.stdoutOnly ? stdout : text;
 }
 
-/** Asks the kernel for a free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Polls `probe` until it resolves true, or throws after `timeoutMs` naming `what`. */
 export async function waitFor(
   what: string,
@@ -123,6 +186,50 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what} did not become ready within ${options.timeoutMs ?? 30_000} ms`);
+}
+
+/**
+ * Waits until `proc` itself listens on `port` and `probe` (if any) succeeds. Another process
+ * answering on the port does not count: that is how a taken port used to look ready. Throws a
+ * PortInUseError when the process exits saying its port was taken.
+ */
+export async function waitListening(
+  proc: ManagedProcess,
+  port: number,
+  options: { role: string; probe?: () => Promise<boolean>; timeoutMs?: number },
+): Promise<void> {
+  let gone = false;
+  proc.status.then(() => gone = true);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (gone) {
+      // Let the output pumps finish so the reason is in recentOutput().
+      await proc.status;
+      const output = proc.recentOutput();
+      if (saysAddressInUse(output)) throw new PortInUseError(port, options.role, null);
+      const last = output.trim().split("\n").slice(-5).join("\n");
+      throw new Error(`${proc.name} exited while starting${last ? `:\n${last}` : ""}`);
+    }
+    // null: not allowed to look (another user's process); the probe decides alone.
+    if (listensOn(proc.pid, port) !== false) {
+      if (!options.probe || await options.probe().catch(() => false)) return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${proc.name} did not become ready within ${options.timeoutMs ?? 30_000} ms`);
+}
+
+/** When `pid` started (in clock ticks since boot), or null when there is no such process. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command may contain spaces and parentheses: the fields follow the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z") return null; // Exited, not yet reaped.
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** True once `url` answers with a status below 500. */

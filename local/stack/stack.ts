@@ -1,6 +1,9 @@
 /**
  * The whole local stack, without Docker: Postgres, the migrations applied by the Supabase CLI,
  * PostgREST, the Google emulator, every Edge Function, and a gateway with Supabase's URL shapes.
+ *
+ * One stack per folder (a lock, see lock.ts). Every process it starts is in one ProcessGroup,
+ * so stopping (also halfway through starting) reaches all of them and nothing is restarted.
  */
 
 import { createGatewayHandler } from "./gateway.ts";
@@ -13,12 +16,27 @@ import {
 } from "./keys.ts";
 import { ConfigError, loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { EnvFileError, mergeFunctionEnv } from "./env_file.ts";
-import { databaseUrl, psql, startPostgres } from "./postgres.ts";
+import { acquireStackLock } from "./lock.ts";
+import { clusterDataDir, databaseUrl, psql, removeClusterOf, startPostgres } from "./postgres.ts";
 import { startPostgrest } from "./postgrest.ts";
 import { type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
+import { onPort, PortInUseError, portOwner } from "./ports.ts";
 import { DENO, SUPABASE_CLI, supabaseCliEnv } from "./tools.ts";
-import { freePort, httpReady, type ManagedProcess, run, spawnLogged, waitFor } from "./process.ts";
+import {
+  httpReady,
+  type ManagedProcess,
+  ProcessGroup,
+  processStartTime,
+  run,
+  spawnLogged,
+  StoppingError,
+  waitListening,
+} from "./process.ts";
 
+export { AlreadyRunningError } from "./lock.ts";
+export { PortInUseError } from "./ports.ts";
+
+/** What a running stack tells its users; written to `<dir>/stack.json`. */
 export interface StackInfo {
   api_url: string;
   rest_url: string;
@@ -35,6 +53,10 @@ export interface StackInfo {
   stack_dir: string;
   secrets_file: string;
   log_dir: string;
+  /** Where the Postgres cluster's files are (outside stack_dir when run as root). */
+  db_data_dir?: string;
+  /** The process that runs the stack: `npm stop` signals it. */
+  pid?: number;
   /** The environment every function gets, as `supabase secrets set` plus Supabase's own. */
   function_env: Record<string, string>;
   functions: Record<string, { port: number; log_file: string }>;
@@ -48,17 +70,20 @@ export interface StackUnit {
   start(): Promise<void>;
 }
 
+/** A running stack. */
 export interface Stack {
   info: StackInfo;
   secrets: StackSecrets;
   functions: Map<string, FunctionServer>;
   postgres: StackUnit;
   postgrest: StackUnit;
+  /** Stops every process and frees the folder; safe to call more than once. */
   stop(): Promise<void>;
 }
 
+/** How to start a stack. */
 export interface StackOptions {
-  /** Where the cluster, keys, logs and stack.json live (git-ignored). */
+  /** Where the keys, logs and stack.json live (git-ignored); the cluster too, unless root. */
   dir: string;
   /** Fixed ports like `supabase start`, or free ones (CI, tests). */
   ports: "fixed" | "auto";
@@ -68,96 +93,116 @@ export interface StackOptions {
   functionEnv?: Record<string, string>;
   /** The variables of `supabase/functions/.env` (`npm start`), merged by mergeFunctionEnv. */
   envFile?: { path: string; env: Record<string, string> };
+  /** Aborting stops whatever has started and makes startStack throw a StoppingError. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
-const FIXED_PORTS = { api: 54321, db: 54322, postgrest: 54323, emulator: 54324 };
+/** The ports of `supabase start`. */
+export const FIXED_PORTS = { api: 54321, db: 54322, postgrest: 54323, emulator: 54324 };
 
+/**
+ * Starts the stack in `options.dir`. Throws an AlreadyRunningError when a stack runs in that
+ * folder, a PortInUseError when a fixed port is taken, a StoppingError when aborted.
+ */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? (() => {});
   const dir = await Deno.realPath(await ensureDir(options.dir));
-  const logDir = await ensureDir(`${dir}/logs`);
-  await stopLeftovers(dir);
-
-  const ports = options.ports === "fixed" ? FIXED_PORTS : {
-    api: freePort(),
-    db: freePort(),
-    postgrest: freePort(),
-    emulator: freePort(),
-  };
-  const started: { stop(): Promise<void> }[] = [];
-  const pids: number[] = [];
+  // Before anything else: a second start must not touch a running stack's processes or files.
+  const lock = await acquireStackLock(dir);
+  const group = new ProcessGroup();
+  let gateway: Deno.HttpServer | null = null;
+  let pidsWritten = Promise.resolve();
   const stopAll = async () => {
-    for (const p of started.reverse()) await p.stop().catch(() => {});
-    started.length = 0;
+    await group.stopAll();
+    await gateway?.shutdown().catch(() => {});
+    gateway = null;
+    await pidsWritten;
     await Deno.remove(`${dir}/pids.json`).catch(() => {});
+  };
+  const onAbort = () => void stopAll();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const checkAborted = () => {
+    if (options.signal?.aborted || group.stopping) throw new StoppingError("the stack");
   };
 
   try {
+    const logDir = await ensureDir(`${dir}/logs`);
+    await stopLeftovers(dir);
+    group.onChange = (live) => {
+      pidsWritten = pidsWritten.then(() => writePids(dir, live)).catch(() => {});
+    };
+    const fixed = options.ports === "fixed";
+    if (fixed) {
+      // Fail at once, naming the port, rather than after the database is made.
+      for (const [role, port] of Object.entries(FIXED_PORTS)) {
+        const owner = portOwner(port);
+        if (owner) throw new PortInUseError(port, PORT_ROLES[role] ?? role, owner);
+      }
+    }
     const secrets = await loadOrCreateSecrets(dir);
-    const apiUrl = `http://127.0.0.1:${ports.api}`;
-    const dbUrl = databaseUrl(ports.db);
+
+    // The gateway first, so that its port is known (functions get it as SUPABASE_URL) and held.
+    // Until the functions are up it answers 503.
+    const routes = { postgrestPort: 0, functions: new Map<string, number>(), ready: false };
+    const jwks = { keys: [publicJwk(secrets)] };
+    const handler = createGatewayHandler({
+      get postgrestPort() {
+        return routes.postgrestPort;
+      },
+      functionPort: (name) => routes.functions.get(name),
+      jwks,
+    });
+    gateway = serveGateway(fixed ? FIXED_PORTS.api : 0, async (req) => {
+      if (!routes.ready) return new Response("the local stack is starting", { status: 503 });
+      return await handler(req);
+    });
+    const apiPort = (gateway.addr as Deno.NetAddr).port;
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await lock.update({ api_url: apiUrl });
 
     log("starting postgres");
-    const postgres = await unit(
-      "postgres",
-      () => startPostgres(`${dir}/postgres`, { port: ports.db, logFile: `${logDir}/postgres.log` }),
+    const dataDir = await clusterDataDir(dir);
+    checkAborted();
+    const launchPostgres = (port: number) =>
+      startPostgres(dataDir, { port, logFile: `${logDir}/postgres.log`, group });
+    const firstPostgres = await onPort(
+      "database",
+      fixed ? FIXED_PORTS.db : null,
+      async (port) => ({ port, proc: await launchPostgres(port) }),
     );
-    started.push(postgres);
-    pids.push(postgres.pid());
-    await writePids(dir, pids);
+    const dbPort = firstPostgres.port;
+    const postgres = unit("postgres", firstPostgres.proc, () => launchPostgres(dbPort));
+    const dbUrl = databaseUrl(dbPort);
 
     await prepareDatabase(dbUrl, log);
+    checkAborted();
 
     const jwksFile = `${dir}/postgrest-jwks.json`;
     await Deno.writeTextFile(jwksFile, JSON.stringify(postgrestJwks(secrets)), { mode: 0o600 });
     log("starting postgrest");
-    const postgrest = await unit("postgrest", () =>
-      startPostgrest({
-        dbPort: ports.db,
-        port: ports.postgrest,
-        jwksFile,
-        logFile: `${logDir}/postgrest.log`,
-      }));
-    started.push(postgrest);
-    pids.push(postgrest.pid());
-    await writePids(dir, pids);
+    const launchPostgrest = (port: number) =>
+      startPostgrest({ dbPort, port, jwksFile, logFile: `${logDir}/postgrest.log`, group });
+    const firstPostgrest = await onPort(
+      "PostgREST",
+      fixed ? FIXED_PORTS.postgrest : null,
+      async (port) => ({ port, proc: await launchPostgrest(port) }),
+    );
+    routes.postgrestPort = firstPostgrest.port;
+    const postgrest = unit(
+      "postgrest",
+      firstPostgrest.proc,
+      () => launchPostgrest(routes.postgrestPort),
+    );
 
     const redirectUri = `${apiUrl}/functions/v1/google-callback`;
-    const emulatorUrl = `http://127.0.0.1:${ports.emulator}`;
     log("starting the google emulator");
-    const emulator = await spawnLogged("google-emulator", DENO, {
-      args: [
-        "run",
-        "--quiet",
-        "--allow-net",
-        "--allow-env",
-        "--config",
-        "deno.json",
-        "local/google_emulator/main.ts",
-        "--port",
-        String(ports.emulator),
-        "--issuer",
-        emulatorUrl,
-        "--client-id",
-        secrets.google_client_id,
-        "--client-secret",
-        secrets.google_client_secret,
-        "--redirect-uri",
-        redirectUri,
-      ],
-      env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
-      clearEnv: true,
-      logFile: `${logDir}/google-emulator.log`,
-    });
-    started.push(emulator);
-    pids.push(emulator.pid);
-    await waitFor(
-      "google emulator",
-      () => httpReady(`${emulatorUrl}/.well-known/openid-configuration`),
-      { exited: emulator.status },
+    const emulator = await onPort(
+      "Google emulator",
+      fixed ? FIXED_PORTS.emulator : null,
+      (port) => startEmulator(port, { secrets, redirectUri, logDir, group }),
     );
-    await writePids(dir, pids);
+    const emulatorUrl = `http://127.0.0.1:${emulator.port}`;
 
     const anonKey = await apiKey(secrets, "anon");
     const serviceRoleKey = await apiKey(secrets, "service_role");
@@ -192,28 +237,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const functions = new Map<string, FunctionServer>();
     const functionDirs = ["supabase/functions", ...(options.extraFunctionDirs ?? [])];
     for (const [name, fnDir] of functionDirs.flatMap((d) => listFunctions(d).map((n) => [n, d]))) {
+      checkAborted();
       log(`serving function ${name}`);
-      const server = await serveFunction(name!, { env: functionEnv, logDir, dir: fnDir! });
+      const server = await serveFunction(name!, { env: functionEnv, logDir, dir: fnDir!, group });
       functions.set(name!, server);
-      started.push(server);
-      pids.push(server.pid());
+      routes.functions.set(name!, server.port);
     }
-    await writePids(dir, pids);
-
-    const jwks = { keys: [publicJwk(secrets)] };
-    const gateway = Deno.serve(
-      {
-        hostname: "127.0.0.1",
-        port: ports.api,
-        onListen: () => {},
-      },
-      createGatewayHandler({
-        postgrestPort: ports.postgrest,
-        functionPort: (name) => functions.get(name)?.port,
-        jwks,
-      }),
-    );
-    started.push({ stop: () => gateway.shutdown() });
+    checkAborted();
+    routes.ready = true;
 
     const info: StackInfo = {
       api_url: apiUrl,
@@ -231,6 +262,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stack_dir: dir,
       secrets_file: `${dir}/secrets.json`,
       log_dir: logDir,
+      db_data_dir: dataDir,
+      pid: Deno.pid,
       function_env: functionEnv,
       functions: Object.fromEntries(
         [...functions].map(([name, f]) => [name, { port: f.port, log_file: f.logFile }]),
@@ -239,21 +272,101 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await Deno.writeTextFile(`${dir}/stack.json`, JSON.stringify(info, null, 2) + "\n", {
       mode: 0o600,
     });
+    let stopped: Promise<void> | null = null;
     return {
       info,
       secrets,
       functions,
       postgres,
       postgrest,
-      async stop() {
-        await stopAll();
-        await Deno.remove(`${dir}/stack.json`).catch(() => {});
+      stop() {
+        stopped ??= (async () => {
+          options.signal?.removeEventListener("abort", onAbort);
+          await Deno.remove(`${dir}/stack.json`).catch(() => {});
+          await stopAll();
+          lock.release();
+        })();
+        return stopped;
       },
     };
   } catch (error) {
+    options.signal?.removeEventListener("abort", onAbort);
     await stopAll();
+    lock.release();
+    // Stopped on purpose halfway: whatever failed because of that is not the error.
+    if (options.signal?.aborted && !(error instanceof StoppingError)) {
+      throw new StoppingError("the stack");
+    }
     throw error;
   }
+}
+
+const PORT_ROLES: Record<string, string> = {
+  api: "API gateway",
+  db: "database",
+  postgrest: "PostgREST",
+  emulator: "Google emulator",
+};
+
+/** Removes a stopped stack's folder and its cluster (which, as root, lives elsewhere). */
+export async function removeStackDir(dir: string): Promise<void> {
+  await removeClusterOf(dir).catch(() => {});
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+function serveGateway(port: number, handler: (req: Request) => Promise<Response>) {
+  try {
+    return Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new PortInUseError(port, "API gateway", portOwner(port));
+    }
+    throw error;
+  }
+}
+
+async function startEmulator(port: number, options: {
+  secrets: StackSecrets;
+  redirectUri: string;
+  logDir: string;
+  group: ProcessGroup;
+}): Promise<{ port: number; proc: ManagedProcess }> {
+  const url = `http://127.0.0.1:${port}`;
+  const proc = await spawnLogged("google-emulator", DENO, {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "--allow-env",
+      "--config",
+      "deno.json",
+      "local/google_emulator/main.ts",
+      "--port",
+      String(port),
+      "--issuer",
+      url,
+      "--client-id",
+      options.secrets.google_client_id,
+      "--client-secret",
+      options.secrets.google_client_secret,
+      "--redirect-uri",
+      options.redirectUri,
+    ],
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
+    clearEnv: true,
+    logFile: `${options.logDir}/google-emulator.log`,
+    group: options.group,
+  });
+  try {
+    await waitListening(proc, port, {
+      role: "Google emulator",
+      probe: () => httpReady(`${url}/.well-known/openid-configuration`),
+    });
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
+  return { port, proc };
 }
 
 /** What every Supabase project has (bootstrap.sql), then the migrations. */
@@ -271,9 +384,13 @@ export async function applyMigrations(dbUrl: string): Promise<void> {
   });
 }
 
-/** Starts a process now and lets it be stopped and started again later. */
-async function unit(name: string, launch: () => Promise<ManagedProcess>): Promise<StackUnit> {
-  let current: ManagedProcess | null = await launch();
+/** A process started already, which can be stopped and started again later. */
+function unit(
+  name: string,
+  first: ManagedProcess,
+  launch: () => Promise<ManagedProcess>,
+): StackUnit {
+  let current: ManagedProcess | null = first;
   return {
     name,
     pid: () => current?.pid ?? 0,
@@ -292,27 +409,69 @@ async function ensureDir(path: string): Promise<string> {
   return path;
 }
 
-async function writePids(dir: string, pids: number[]): Promise<void> {
-  await Deno.writeTextFile(`${dir}/pids.json`, JSON.stringify(pids));
+/** A process the stack started, as recorded in pids.json (start time: against pid reuse). */
+interface RecordedProcess {
+  name: string;
+  pid: number;
+  start: string | null;
 }
 
-/** A stack killed with SIGKILL leaves its children running; stop them before reusing the ports. */
-async function stopLeftovers(dir: string): Promise<void> {
-  let pids: number[];
+async function writePids(dir: string, live: ManagedProcess[]): Promise<void> {
+  const records: RecordedProcess[] = live.map((p) => ({
+    name: p.name,
+    pid: p.pid,
+    start: processStartTime(p.pid),
+  }));
+  await Deno.writeTextFile(`${dir}/pids.json`, JSON.stringify(records));
+}
+
+/**
+ * A stack killed with SIGKILL leaves its children running; stop them before reusing the folder
+ * and ports. Called only with the folder's lock held, so they cannot be a live stack's.
+ */
+export async function stopLeftovers(dir: string): Promise<number> {
+  let recorded: (number | RecordedProcess)[];
   try {
-    pids = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
+    recorded = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
   } catch {
-    return;
+    return 0;
   }
-  for (const pid of pids) {
-    try {
-      const program = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0")[0] ?? "";
-      // Only our own children (a pid may have been reused since); postgres is stopped by
-      // pg_ctl from its own postmaster.pid, which also ends its backends.
-      if (/(postgrest|deno)$/.test(program)) Deno.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
+  const left: number[] = [];
+  for (const entry of recorded) {
+    const pid = typeof entry === "number" ? entry : entry.pid;
+    const start = processStartTime(pid);
+    if (start === null) continue; // Gone.
+    // Only our own children: a pid may have been reused since.
+    const same = typeof entry === "number"
+      ? /(postgrest|deno)$/.test(commandOf(pid)) // pids.json of an older stack: no start time
+      : entry.start === start;
+    if (!same) continue;
+    // Postgres shuts down fast on SIGINT (its backends with it); the others end on SIGTERM.
+    const isPostgres = typeof entry !== "number" && entry.name === "postgres";
+    signalPid(pid, isPostgres ? "SIGINT" : "SIGTERM");
+    left.push(pid);
   }
+  const deadline = Date.now() + 5000;
+  while (left.some((pid) => processStartTime(pid) !== null) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const pid of left) if (processStartTime(pid) !== null) signalPid(pid, "SIGKILL");
   await Deno.remove(`${dir}/pids.json`).catch(() => {});
+  return left.length;
+}
+
+function signalPid(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0] ?? "";
+  } catch {
+    return "";
+  }
 }

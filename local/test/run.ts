@@ -5,10 +5,20 @@
  * `N passed, N failed` counting every test that ran.
  *
  * The stack: STACK_FILE names a running one (CI, `npm start`, or another Supabase stack);
- * without it a private stack is started on free ports in .local/test-stack and stopped after.
+ * without it a private stack is started on free ports in a folder of its own,
+ * .local/test-stack-<random>, and stopped and removed after (also on Ctrl-C), so two runs in one
+ * clone never share a folder or a database.
  */
 
-import { type Stack, type StackInfo, startStack } from "../stack/stack.ts";
+import { runningStack } from "../stack/lock.ts";
+import { StoppingError } from "../stack/process.ts";
+import {
+  removeStackDir,
+  type Stack,
+  type StackInfo,
+  startStack,
+  stopLeftovers,
+} from "../stack/stack.ts";
 import { DENO, SUPABASE_CLI, supabaseCliEnv } from "../stack/tools.ts";
 
 interface Tally {
@@ -19,6 +29,8 @@ interface Tally {
 
 const tallies: Tally[] = [];
 let stack: Stack | null = null;
+const abort = new AbortController();
+let starting: Promise<unknown> = Promise.resolve();
 let info: StackInfo;
 
 tallies.push(...await staticChecks());
@@ -29,9 +41,20 @@ if (stackFile) {
   console.log(`Using the stack described by ${stackFile} (${info.api_url}).`);
 } else {
   console.log("Starting a private stack on free ports…");
+  await removeOldTestStacks();
   // A fresh database each run: the suite never depends on what an earlier run left behind.
-  await Deno.remove(".local/test-stack", { recursive: true }).catch(() => {});
-  stack = await startStack({ dir: ".local/test-stack", ports: "auto" });
+  await Deno.mkdir(".local", { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: ".local", prefix: "test-stack-" });
+  stopOnSignals(dir);
+  const started = startStack({ dir, ports: "auto", signal: abort.signal });
+  starting = started;
+  try {
+    stack = await started;
+  } catch (error) {
+    // Stopped by a signal while starting: stopOnSignals() cleans up and exits.
+    if (error instanceof StoppingError) await new Promise(() => {});
+    throw error;
+  }
   info = stack.info;
 }
 
@@ -40,7 +63,7 @@ try {
   tallies.push(await advisors(info.db_url));
   tallies.push(await denoTests(stackFile ?? `${info.stack_dir}/stack.json`));
 } finally {
-  await stack?.stop();
+  await stopPrivateStack();
 }
 
 console.log("");
@@ -49,6 +72,58 @@ const passed = tallies.reduce((n, t) => n + t.passed, 0);
 const failed = tallies.reduce((n, t) => n + t.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(failed === 0 ? 0 : 1);
+
+/** The private stack's folder (and cluster) go when the run ends, however it ends. */
+async function stopPrivateStack(): Promise<void> {
+  await stack?.stop();
+  if (stack) await removeStackDir(stack.info.stack_dir);
+  stack = null;
+}
+
+/** Ctrl-C, SIGTERM or a closed terminal: stop the private stack rather than leave it running. */
+function stopOnSignals(dir: string): void {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    abort.abort();
+    await starting.catch(() => {});
+    await stopPrivateStack();
+    await removeStackDir(dir);
+    Deno.exit(130);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    Deno.addSignalListener(signal, stop);
+  }
+}
+
+/**
+ * Folders of earlier runs that were killed outright: their private stack and the resilience
+ * tests' (no stack runs there any more, and none was made in the last minute).
+ */
+async function removeOldTestStacks(): Promise<void> {
+  const old: string[] = [];
+  for (
+    const [parent, pattern] of [[".local", /^test-stack(-|$)/], [
+      ".local/resilience-stack",
+      /./,
+    ]] as const
+  ) {
+    try {
+      for await (const entry of Deno.readDir(parent)) {
+        if (entry.isDirectory && pattern.test(entry.name)) old.push(`${parent}/${entry.name}`);
+      }
+    } catch {
+      // No such folder.
+    }
+  }
+  for (const dir of old) {
+    const age = Date.now() - ((await Deno.stat(dir)).mtime?.getTime() ?? Date.now());
+    if (age < 60_000 || await runningStack(dir)) continue;
+    await stopLeftovers(dir);
+    await removeStackDir(dir);
+  }
+}
 
 /** Runs a command with its output shown live, and returns that output. */
 async function runShown(cmd: string, args: string[], env: Record<string, string> = {}) {

@@ -4,7 +4,7 @@
  * own stack in-process (free ports, fresh database) and stops it in its last test.
  */
 
-import { type Stack, startStack } from "../../local/stack/stack.ts";
+import { removeStackDir, type Stack, startStack } from "../../local/stack/stack.ts";
 import { StackClient } from "./stack_client.ts";
 
 export type {
@@ -15,20 +15,27 @@ export type {
   TestUser,
 } from "./stack_client.ts";
 
-/** Starts a fresh private stack in `.local/resilience-stack/<suite>`. */
+/**
+ * Starts a fresh private stack in a folder of its own, `.local/resilience-stack/<suite>-<random>`
+ * (two runs of the suite at once never share one), removed with its cluster on stop.
+ */
 export async function startPrivateStack(
   suite: string,
   options: { functionEnv?: Record<string, string> } = {},
 ): Promise<PrivateStack> {
-  const dir = `.local/resilience-stack/${suite}`;
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(dir, { recursive: true });
-  const stack = await startStack({
-    dir,
-    ports: "auto",
-    ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
-  });
-  return new PrivateStack(stack);
+  await Deno.mkdir(".local/resilience-stack", { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: ".local/resilience-stack", prefix: `${suite}-` });
+  try {
+    const stack = await startStack({
+      dir,
+      ports: "auto",
+      ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
+    });
+    return new PrivateStack(stack);
+  } catch (error) {
+    await removeStackDir(dir);
+    throw error;
+  }
 }
 
 /** Starts the stack on first use; every test of a file shares it. */
@@ -55,8 +62,10 @@ export class PrivateStack extends StackClient {
     this.stack = stack;
   }
 
-  stop(): Promise<void> {
-    return this.stack.stop();
+  /** Stops the stack and removes its folder and cluster. */
+  async stop(): Promise<void> {
+    await this.stack.stop();
+    await removeStackDir(this.stack.info.stack_dir);
   }
 }
 

@@ -1,0 +1,40 @@
+/** The status table of a running stack, as `npm start` and `npm run status` print it. */
+
+import type { StackInfo } from "./stack.ts";
+
+/** The rows of the table: what `supabase status` shows, plus where this stack keeps things. */
+export function statusRows(info: StackInfo, envNote = ""): [string, string][] {
+  return [
+    ["API URL", info.api_url],
+    ["REST URL", info.rest_url],
+    ["Functions URL", info.functions_url],
+    ["JWKS URL", info.jwks_url],
+    ["DB URL", info.db_url],
+    ["Google emulator", info.google_emulator_url],
+    ["Google", googleTarget(info, envNote)],
+    ["Redirect URI", info.google_redirect_uri],
+    ["anon key", info.anon_key],
+    ["service_role key", info.service_role_key],
+    ["JWT secret", info.jwt_secret],
+    ["Functions", Object.keys(info.functions).join(", ") || "(none)"],
+    ["Database files", info.db_data_dir ?? `${info.stack_dir}/postgres`],
+    ["Logs", info.log_dir],
+    ["Stack file", `${info.stack_dir}/stack.json`],
+    ["Process", info.pid ? `pid ${info.pid} (npm stop stops it)` : "(unknown)"],
+  ];
+}
+
+/** The table as text, names right-aligned. */
+export function formatStatus(info: StackInfo, envNote = ""): string {
+  const rows = statusRows(info, envNote);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padStart(width)}: ${v}`).join("\n");
+}
+
+function googleTarget(info: StackInfo, envNote: string): string {
+  const env = info.function_env;
+  if (env.GOOGLE_OAUTH_BASE_URL === info.google_emulator_url) return `the local emulator${envNote}`;
+  // Only a client named in the .env file leads here (see mergeFunctionEnv).
+  const where = env.GOOGLE_OAUTH_BASE_URL ?? "Google";
+  return `${where} with client ${env.GOOGLE_CLIENT_ID}${envNote}; register the Redirect URI there`;
+}
