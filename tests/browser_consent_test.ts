@@ -5,7 +5,7 @@
  */
 
 import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { isPng, withPage } from "./support/browser.ts";
 import { decryptedRow, emulatorAccount, googleEmail, pendingFlowCount } from "./support/flows.ts";
 import { connectUrl, createUser, emulatorControl, stack, tokenRow } from "./support/stack.ts";
@@ -69,8 +69,8 @@ async function answerInBrowser(
 }
 
 function assertResultPage(url: URL, params: [string, string][]): void {
-  assertEquals(`${url.origin}${url.pathname}`, stack.result_page_url, "the result page");
-  assertEquals([...url.searchParams], params, "the result page's parameters");
+  assert.deepEqual(`${url.origin}${url.pathname}`, stack.result_page_url, "the result page");
+  assert.deepEqual([...url.searchParams], params, "the result page's parameters");
 }
 
 Deno.test("browser: Allow at Google lands on the connected page and stores the tokens", async () => {
@@ -81,16 +81,24 @@ Deno.test("browser: Allow at Google lands on the connected page and stores the t
   });
 
   assertResultPage(landing.url, [["result", "connected"]]);
-  assertEquals(landing.heading, "Google Calendar connected");
-  assertEquals(landing.body, "You can close this tab and go back to the chat.");
+  assert.deepEqual(landing.heading, "Google Calendar connected");
+  assert.deepEqual(landing.body, "You can close this tab and go back to the chat.");
 
   const row = await decryptedRow(user.id);
   assert(row, "a token row is stored for the user");
   const issued = await emulatorAccount(google);
-  assertEquals(row.accessToken, issued.latestAccessToken?.token, "the access token Google issued");
-  assertEquals(row.refreshToken, issued.refreshTokens[0]?.token, "the refresh token Google issued");
-  assertEquals(row.googleEmail, google);
-  assertEquals(await pendingFlowCount(user.id), 0, "the pending flow is used up");
+  assert.deepEqual(
+    row.accessToken,
+    issued.latestAccessToken?.token,
+    "the access token Google issued",
+  );
+  assert.deepEqual(
+    row.refreshToken,
+    issued.refreshTokens[0]?.token,
+    "the refresh token Google issued",
+  );
+  assert.deepEqual(row.googleEmail, google);
+  assert.deepEqual(await pendingFlowCount(user.id), 0, "the pending flow is used up");
 });
 
 Deno.test("browser: unticking the calendar box lands on the page that explains what to do", async () => {
@@ -102,12 +110,12 @@ Deno.test("browser: unticking the calendar box lands on the page that explains w
   });
 
   assertResultPage(landing.url, [["result", "partial"], ["reason", "google_scope_missing"]]);
-  assertEquals(landing.heading, "Calendar access was not granted");
+  assert.deepEqual(landing.heading, "Calendar access was not granted");
   assert(landing.body.includes("Ask for a new link"), "the page says to ask for a new link");
   assert(landing.body.includes("keep the calendar box ticked"), "and to keep the box ticked");
 
-  assertEquals(await tokenRow(user.id), null, "no token row");
-  assertEquals(await pendingFlowCount(user.id), 0, "no pending flow left");
+  assert.deepEqual(await tokenRow(user.id), null, "no token row");
+  assert.deepEqual(await pendingFlowCount(user.id), 0, "no pending flow left");
 });
 
 Deno.test("browser: Cancel at Google lands on the not-connected page and stores nothing", async () => {
@@ -118,9 +126,9 @@ Deno.test("browser: Cancel at Google lands on the not-connected page and stores 
   });
 
   assertResultPage(landing.url, [["result", "denied"], ["reason", "consent_denied"]]);
-  assertEquals(landing.heading, "Google Calendar not connected");
+  assert.deepEqual(landing.heading, "Google Calendar not connected");
   assert(landing.body.includes("You chose not to give access"), "the page says why");
 
-  assertEquals(await tokenRow(user.id), null, "no token row");
-  assertEquals(await pendingFlowCount(user.id), 0, "no pending flow left");
+  assert.deepEqual(await tokenRow(user.id), null, "no token row");
+  assert.deepEqual(await pendingFlowCount(user.id), 0, "no pending flow left");
 });

@@ -4,7 +4,7 @@
  * the property under test differs from a state that would work.
  */
 
-import { assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   consentedFlow,
   decryptedRow,
@@ -29,7 +29,7 @@ async function refusesTamperedState(
   const flow = await consentedFlow({ prefix: "state" });
   const states = await tamper(flow.state);
   await expectCallback(withParam(flow.callbackUrl, "state", states), expected);
-  assertEquals(await tokenRow(flow.user.id), null, "nothing stored");
+  assert.deepEqual(await tokenRow(flow.user.id), null, "nothing stored");
   await expectCallback(flow.callbackUrl, { result: "connected" });
 }
 
@@ -110,7 +110,7 @@ Deno.test("google-callback: a replayed callback is expired and leaves the row un
   await expectCallback(flow.callbackUrl, { result: "connected" });
   const stored = await tokenRow(flow.user.id);
   await expectCallback(flow.callbackUrl, { result: "expired", reason: "flow_not_found" });
-  assertEquals(await tokenRow(flow.user.id), stored, "row unchanged");
+  assert.deepEqual(await tokenRow(flow.user.id), stored, "row unchanged");
 });
 
 Deno.test("google-callback: refuses user A's state with the code from user B's consent", async () => {
@@ -118,9 +118,9 @@ Deno.test("google-callback: refuses user A's state with the code from user B's c
   const b = await consentedFlow({ prefix: "attacker" });
   const mixed = withParam(b.callbackUrl, "state", [a.state]);
   const answer = await callback(mixed);
-  assertEquals(answer.result, "error");
-  assertEquals(answer.reason, "google_error", "Google refuses the code with A's verifier");
-  assertEquals(await decryptedRow(a.user.id), null, "nothing stored for A");
-  assertEquals(await decryptedRow(b.user.id), null, "nothing stored for B");
-  assertEquals(await pendingFlowCount(a.user.id), 0, "A's flow was used up");
+  assert.deepEqual(answer.result, "error");
+  assert.deepEqual(answer.reason, "google_error", "Google refuses the code with A's verifier");
+  assert.deepEqual(await decryptedRow(a.user.id), null, "nothing stored for A");
+  assert.deepEqual(await decryptedRow(b.user.id), null, "nothing stored for B");
+  assert.deepEqual(await pendingFlowCount(a.user.id), 0, "A's flow was used up");
 });

@@ -4,7 +4,7 @@
  */
 
 import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
-import { assert, assertEquals, assertNotEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   connectedUser,
   consentedFlow,
@@ -32,8 +32,8 @@ async function rawCallback(url: URL | string, method = "GET"): Promise<RawAnswer
 }
 
 function assertSafeAnswer(answer: RawAnswer, secrets: string[] = []): void {
-  assertEquals(answer.headers.get("cache-control"), "no-store");
-  assertEquals(answer.headers.get("referrer-policy"), "no-referrer");
+  assert.deepEqual(answer.headers.get("cache-control"), "no-store");
+  assert.deepEqual(answer.headers.get("referrer-policy"), "no-referrer");
   const location = answer.headers.get("location") ?? "";
   for (const leak of ["code=", "state=", ...secrets]) {
     assert(!location.includes(leak), `the Location holds no ${leak.slice(0, 12)}…`);
@@ -45,7 +45,7 @@ Deno.test("google-callback: declined consent is reported as denied and stores no
   const user = await createUser("deny");
   const cb = await consent(await connectUrl(user.id), { email: googleEmail(), action: "cancel" });
   await expectCallback(cb, { result: "denied", reason: "consent_denied" });
-  assertEquals(await tokenRow(user.id), null);
+  assert.deepEqual(await tokenRow(user.id), null);
 });
 
 Deno.test("google-callback: consent without the calendar scope is partial and stores nothing", async () => {
@@ -56,7 +56,7 @@ Deno.test("google-callback: consent without the calendar scope is partial and st
   });
   assert(!(cb.searchParams.get("scope") ?? "").includes(CALENDAR_SCOPE), "Google left it out");
   await expectCallback(cb, { result: "partial", reason: "google_scope_missing" });
-  assertEquals(await tokenRow(user.id), null);
+  assert.deepEqual(await tokenRow(user.id), null);
 });
 
 Deno.test("google-callback: a code exchanged with another PKCE verifier is refused by Google", async () => {
@@ -68,11 +68,14 @@ Deno.test("google-callback: a code exchanged with another PKCE verifier is refus
       "returning jti",
     { v: "v".repeat(64), jti: stateClaims(flow.state).jti },
   );
-  assertEquals(changed.length, 1, "the pending flow was altered");
+  assert.deepEqual(changed.length, 1, "the pending flow was altered");
   await expectCallback(flow.callbackUrl, { result: "error", reason: "google_error" });
-  assertEquals(await tokenRow(flow.user.id), null);
+  assert.deepEqual(await tokenRow(flow.user.id), null);
   // The function did take the code to Google (with the altered verifier): it is spent now.
-  assertEquals(await redeemAtEmulator(code, realVerifier), { status: 400, error: "invalid_grant" });
+  assert.deepEqual(await redeemAtEmulator(code, realVerifier), {
+    status: 400,
+    error: "invalid_grant",
+  });
 });
 
 Deno.test("google-callback: a flow whose verifier is gone is expired and never reaches Google", async () => {
@@ -82,10 +85,10 @@ Deno.test("google-callback: a flow whose verifier is gone is expired and never r
     jti: stateClaims(flow.state).jti,
   });
   await expectCallback(flow.callbackUrl, { result: "expired", reason: "flow_not_found" });
-  assertEquals(await tokenRow(flow.user.id), null);
+  assert.deepEqual(await tokenRow(flow.user.id), null);
   // The code was never sent to Google: it can still be redeemed once.
   const code = flow.callbackUrl.searchParams.get("code")!;
-  assertEquals(await redeemAtEmulator(code, verifier), { status: 200 });
+  assert.deepEqual(await redeemAtEmulator(code, verifier), { status: 200 });
 });
 
 Deno.test("google-callback: re-consent with the same account keeps the refresh token Google did not resend", async () => {
@@ -93,15 +96,15 @@ Deno.test("google-callback: re-consent with the same account keeps the refresh t
   const first = (await decryptedRow(user.id))!;
 
   const url = await connectUrl(user.id);
-  assertEquals(url.searchParams.get("prompt"), null);
+  assert.deepEqual(url.searchParams.get("prompt"), null);
   await expectCallback(await consent(url, { email: google }), { result: "connected" });
 
   const issued = await emulatorAccount(google);
-  assertEquals(issued.refreshTokens.length, 1, "Google issued no second refresh token");
+  assert.deepEqual(issued.refreshTokens.length, 1, "Google issued no second refresh token");
   const second = (await decryptedRow(user.id))!;
-  assertEquals(second.refreshToken, first.refreshToken, "refresh token kept");
-  assertNotEquals(second.accessToken, first.accessToken, "access token replaced");
-  assertEquals(second.accessToken, issued.latestAccessToken!.token);
+  assert.deepEqual(second.refreshToken, first.refreshToken, "refresh token kept");
+  assert.notDeepEqual(second.accessToken, first.accessToken, "access token replaced");
+  assert.deepEqual(second.accessToken, issued.latestAccessToken!.token);
 });
 
 Deno.test("google-callback: re-consent with another account and no refresh token keeps the old tokens, and the next link forces consent", async () => {
@@ -111,35 +114,35 @@ Deno.test("google-callback: re-consent with another account and no refresh token
   const before = await tokenRow(user.id);
 
   const url = await connectUrl(user.id);
-  assertEquals(url.searchParams.get("prompt"), null);
+  assert.deepEqual(url.searchParams.get("prompt"), null);
   await expectCallback(await consent(url, { email: other }), {
     result: "error",
     reason: "google_refresh_token_missing",
   });
-  assertEquals((await emulatorAccount(other)).refreshTokens.length, 1, "no new refresh token");
+  assert.deepEqual((await emulatorAccount(other)).refreshTokens.length, 1, "no new refresh token");
   const after = await tokenRow(user.id);
   for (const column of ["access_token", "refresh_token", "google_sub", "token_expiry"]) {
-    assertEquals(after?.[column], before?.[column], `${column} intact`);
+    assert.deepEqual(after?.[column], before?.[column], `${column} intact`);
   }
-  assertEquals(after?.last_refresh_error, "google_refresh_token_missing");
+  assert.deepEqual(after?.last_refresh_error, "google_refresh_token_missing");
 
   // The fix the person is told: a new link. It forces consent, so Google sends a refresh token.
   const retry = await connectUrl(user.id);
-  assertEquals(retry.searchParams.get("prompt"), "consent");
+  assert.deepEqual(retry.searchParams.get("prompt"), "consent");
   await expectCallback(await consent(retry, { email: other }), { result: "connected" });
   const issued = await emulatorAccount(other);
-  assertEquals((await decryptedRow(user.id))?.refreshToken, issued.refreshTokens.at(-1)?.token);
-  assertEquals((await tokenRow(user.id))?.last_refresh_error, null);
+  assert.deepEqual((await decryptedRow(user.id))?.refreshToken, issued.refreshTokens.at(-1)?.token);
+  assert.deepEqual((await tokenRow(user.id))?.last_refresh_error, null);
 });
 
 Deno.test("google-callback: refuses POST with 405 and Allow: GET", async () => {
   const flow = await consentedFlow({ prefix: "post" });
   const answer = await rawCallback(flow.callbackUrl, "POST");
-  assertEquals(answer.status, 405);
-  assertEquals(answer.headers.get("allow"), "GET");
+  assert.deepEqual(answer.status, 405);
+  assert.deepEqual(answer.headers.get("allow"), "GET");
   assertSafeAnswer(answer);
-  assertEquals(await tokenRow(flow.user.id), null);
-  assertEquals(await pendingFlowCount(flow.user.id), 1, "the flow was not used");
+  assert.deepEqual(await tokenRow(flow.user.id), null);
+  assert.deepEqual(await pendingFlowCount(flow.user.id), 1, "the flow was not used");
 });
 
 Deno.test("google-callback: every answer is no-store, no-referrer and leaks nothing from the request", async () => {
@@ -150,8 +153,11 @@ Deno.test("google-callback: every answer is no-store, no-referrer and leaks noth
   withMarkup.searchParams.set("x", markup);
 
   const connected = await rawCallback(withMarkup);
-  assertEquals(connected.status, 303);
-  assertEquals(new URL(connected.headers.get("location")!).searchParams.get("result"), "connected");
+  assert.deepEqual(connected.status, 303);
+  assert.deepEqual(
+    new URL(connected.headers.get("location")!).searchParams.get("result"),
+    "connected",
+  );
   const issued = await emulatorAccount(flow.google);
   const tokens = [issued.latestAccessToken!.token, issued.refreshTokens[0]!.token];
 

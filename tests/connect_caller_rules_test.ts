@@ -3,7 +3,7 @@
  * Every refusal is a JSON `{ code, message }` with the security headers, and starts no flow.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { pendingFlowCount, rawConnect } from "./support/flows.ts";
 import { createUser, stack, type TestUser, userToken } from "./support/stack.ts";
 
@@ -23,24 +23,24 @@ async function refuses(
 ): Promise<Headers> {
   const before = await pendingFlowCount(user.id);
   const answer = await rawConnect(request);
-  assertEquals({ status: answer.status, code: answer.body.code }, expected);
+  assert.deepEqual({ status: answer.status, code: answer.body.code }, expected);
   assert(typeof answer.body.message === "string" && answer.body.message, "a message");
-  assertEquals(answer.headers.get("cache-control"), "no-store");
-  assertEquals(answer.headers.get("referrer-policy"), "no-referrer");
+  assert.deepEqual(answer.headers.get("cache-control"), "no-store");
+  assert.deepEqual(answer.headers.get("referrer-policy"), "no-referrer");
   assert(
     (answer.headers.get("content-type") ?? "").startsWith("application/json"),
     "JSON content type",
   );
-  assertEquals(await pendingFlowCount(user.id), before, "no flow started");
+  assert.deepEqual(await pendingFlowCount(user.id), before, "no flow started");
   return answer.headers;
 }
 
 async function allows(user: TestUser, request: Request): Promise<void> {
   const before = await pendingFlowCount(user.id);
   const answer = await rawConnect(request);
-  assertEquals(answer.status, 200, JSON.stringify(answer.body));
+  assert.deepEqual(answer.status, 200, JSON.stringify(answer.body));
   assert(typeof answer.body.auth_url === "string", "an auth_url");
-  assertEquals(await pendingFlowCount(user.id), before + 1, "one flow started");
+  assert.deepEqual(await pendingFlowCount(user.id), before + 1, "one flow started");
 }
 
 const unauthorized = { status: 401, code: "unauthorized" };
@@ -164,7 +164,7 @@ Deno.test("google-connect: refuses PUT and DELETE with 405 and an Allow header",
       query: [["user_id", user.id]],
       headers: service(),
     }, { status: 405, code: "method_not_allowed" });
-    assertEquals(headers.get("allow"), "GET, POST");
+    assert.deepEqual(headers.get("allow"), "GET, POST");
   }
 });
 

@@ -5,7 +5,7 @@
 
 import { decodeProtectedHeader } from "jose";
 import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   config,
   connectedUser,
@@ -30,27 +30,27 @@ Deno.test("google-connect: the consent URL asks for offline calendar access with
   const user = await createUser("url");
   const before = Date.now();
   const res = await callAsService("google-connect", { body: { user_id: user.id } });
-  assertEquals(res.status, 200);
+  assert.deepEqual(res.status, 200);
   const body = await res.json();
   const url = new URL(body.auth_url);
   const q = url.searchParams;
 
-  assertEquals(`${url.origin}${url.pathname}`, `${stack.google_emulator_url}/o/oauth2/v2/auth`);
-  assertEquals(q.get("client_id"), stack.google_client_id);
-  assertEquals(q.get("redirect_uri"), stack.google_redirect_uri);
-  assertEquals(q.get("response_type"), "code");
+  assert.deepEqual(`${url.origin}${url.pathname}`, `${stack.google_emulator_url}/o/oauth2/v2/auth`);
+  assert.deepEqual(q.get("client_id"), stack.google_client_id);
+  assert.deepEqual(q.get("redirect_uri"), stack.google_redirect_uri);
+  assert.deepEqual(q.get("response_type"), "code");
   const scopes = (q.get("scope") ?? "").split(" ");
   for (const s of [CALENDAR_SCOPE, "openid", "email"]) assert(scopes.includes(s), `scope ${s}`);
-  assertEquals(q.get("access_type"), "offline");
-  assertEquals(q.get("prompt"), "consent", "first connect forces consent");
-  assertEquals(q.get("code_challenge_method"), "S256");
+  assert.deepEqual(q.get("access_type"), "offline");
+  assert.deepEqual(q.get("prompt"), "consent", "first connect forces consent");
+  assert.deepEqual(q.get("code_challenge_method"), "S256");
   assert(/^[A-Za-z0-9_-]{43}$/.test(q.get("code_challenge") ?? ""), "an S256 challenge");
 
   const state = q.get("state")!;
-  assertEquals(decodeProtectedHeader(state), { alg: "HS256", typ: "oauth-state+jwt" });
+  assert.deepEqual(decodeProtectedHeader(state), { alg: "HS256", typ: "oauth-state+jwt" });
   const claims = stateClaims(state);
-  assertEquals(claims.sub, user.id);
-  assertEquals(claims.aud, config.state.audience);
+  assert.deepEqual(claims.sub, user.id);
+  assert.deepEqual(claims.aud, config.state.audience);
 
   const [verifier] = await sql(
     "select code_verifier from public.google_oauth_pending_flows where jti = :'jti'",
@@ -70,34 +70,34 @@ Deno.test("google-connect: a full consent stores exactly the tokens Google issue
   const google = googleEmail();
   const cb = await consent(await connectUrl(user.id), { email: google });
   const answer = await callback(cb);
-  assertEquals(answer.status, 303);
-  assertEquals(answer.result, "connected");
-  assertEquals(
+  assert.deepEqual(answer.status, 303);
+  assert.deepEqual(answer.result, "connected");
+  assert.deepEqual(
     new URL(answer.location!).origin + new URL(answer.location!).pathname,
     stack.result_page_url,
   );
 
   const issued = await emulatorAccount(google);
-  assertEquals(issued.refreshTokens.length, 1, "one refresh token issued");
+  assert.deepEqual(issued.refreshTokens.length, 1, "one refresh token issued");
   const row = await decryptedRow(user.id);
   assert(row, "a row is stored");
-  assertEquals(row.accessToken, issued.latestAccessToken!.token);
-  assertEquals(row.refreshToken, issued.refreshTokens[0]!.token);
-  assertEquals(row.googleSub, issued.sub);
-  assertEquals(row.googleEmail, google);
+  assert.deepEqual(row.accessToken, issued.latestAccessToken!.token);
+  assert.deepEqual(row.refreshToken, issued.refreshTokens[0]!.token);
+  assert.deepEqual(row.googleSub, issued.sub);
+  assert.deepEqual(row.googleEmail, google);
   for (const ciphertext of [row.ciphertexts.access, row.ciphertexts.refresh]) {
     assert(!ciphertext.includes(row.accessToken), "no access token in clear");
     assert(!ciphertext.includes(row.refreshToken), "no refresh token in clear");
   }
-  assertEquals(await pendingFlowCount(user.id), 0, "the pending flow is used up");
+  assert.deepEqual(await pendingFlowCount(user.id), 0, "the pending flow is used up");
 });
 
 Deno.test("google-connect: a connected user's link does not force consent and keeps the login_hint", async () => {
   const { user, google } = await connectedUser("again");
   const url = await connectUrl(user.id, google);
-  assertEquals(url.searchParams.get("prompt"), null, "no prompt=consent once connected");
-  assertEquals(url.searchParams.get("login_hint"), google);
-  assertEquals(url.searchParams.get("access_type"), "offline");
+  assert.deepEqual(url.searchParams.get("prompt"), null, "no prompt=consent once connected");
+  assert.deepEqual(url.searchParams.get("login_hint"), google);
+  assert.deepEqual(url.searchParams.get("access_type"), "offline");
 });
 
 Deno.test("google-connect: a user's pending links are bounded and the oldest stops working", async () => {
@@ -106,14 +106,14 @@ Deno.test("google-connect: a user's pending links are bounded and the oldest sto
   for (let i = 0; i < 8; i++) urls.push(await connectUrl(user.id));
   const pending = await pendingFlowCount(user.id);
   assert(pending <= config.maxPendingFlowsPerUser, `at most 5 pending flows, got ${pending}`);
-  assertEquals(config.maxPendingFlowsPerUser, 5);
+  assert.deepEqual(config.maxPendingFlowsPerUser, 5);
 
   const google = googleEmail();
   await expectCallback(await consent(urls[0]!, { email: google }), {
     result: "expired",
     reason: "flow_not_found",
   });
-  assertEquals(await decryptedRow(user.id), null, "nothing stored from the oldest link");
+  assert.deepEqual(await decryptedRow(user.id), null, "nothing stored from the oldest link");
   // The newest link still works: only the old ones were dropped.
   await expectCallback(await consent(urls[7]!, { email: google }), { result: "connected" });
 });

@@ -1,7 +1,7 @@
 /** withCors(): only the configured origins get CORS answers; nothing changes when none is set. */
 
 import { withCors } from "../supabase/functions/_shared/cors.ts";
-import { assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 
 const APP = "https://app.example.com";
 let calls = 0;
@@ -19,29 +19,29 @@ Deno.test("withCors() answers an allowed origin's preflight without calling the 
   const res = await wrapped(
     new Request("http://f/x", { method: "OPTIONS", headers: { origin: APP } }),
   );
-  assertEquals(res.status, 204);
-  assertEquals(res.headers.get("access-control-allow-origin"), APP);
-  assertEquals(res.headers.get("access-control-allow-methods"), "GET, POST");
-  assertEquals(calls, before);
+  assert.deepEqual(res.status, 204);
+  assert.deepEqual(res.headers.get("access-control-allow-origin"), APP);
+  assert.deepEqual(res.headers.get("access-control-allow-methods"), "GET, POST");
+  assert.deepEqual(calls, before);
 });
 
 Deno.test("withCors() adds the allowed origin to answers and keeps their own Vary", async () => {
   const res = await wrapped(new Request("http://f/x", { headers: { origin: APP } }));
-  assertEquals(res.headers.get("access-control-allow-origin"), APP);
-  assertEquals(res.headers.get("vary"), "Accept, Origin");
-  assertEquals(await res.json(), { ok: true });
+  assert.deepEqual(res.headers.get("access-control-allow-origin"), APP);
+  assert.deepEqual(res.headers.get("vary"), "Accept, Origin");
+  assert.deepEqual(await res.json(), { ok: true });
 });
 
 Deno.test("withCors() gives another origin no CORS headers and no preflight", async () => {
   const evil = { origin: "https://evil.example" };
   const res = await wrapped(new Request("http://f/x", { headers: evil }));
   await res.body?.cancel();
-  assertEquals(res.headers.get("access-control-allow-origin"), null);
+  assert.deepEqual(res.headers.get("access-control-allow-origin"), null);
   const pre = await wrapped(new Request("http://f/x", { method: "OPTIONS", headers: evil }));
   await pre.body?.cancel();
-  assertEquals(pre.status, 405);
+  assert.deepEqual(pre.status, 405);
 });
 
 Deno.test("withCors() is the bare handler when no origin is allowed", () => {
-  assertEquals(withCors(handler, { allowedOrigins: [], methods: ["GET"] }), handler);
+  assert.deepEqual(withCors(handler, { allowedOrigins: [], methods: ["GET"] }), handler);
 });

@@ -4,7 +4,7 @@
  */
 
 import { DATABASE_TYPES_FILE, generateDatabaseTypes } from "../local/db_types.ts";
-import { assert } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { stack } from "./support/stack.ts";
 
 Deno.test("database types: the committed file is what supabase gen types makes of the migrations", async () => {

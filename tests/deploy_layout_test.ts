@@ -4,7 +4,7 @@
  */
 
 import { listFunctions } from "../local/stack/functions.ts";
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 
 const root = JSON.parse(await Deno.readTextFile("deno.json"));
 /** Imports only the tests use; a deployed function must not carry them. */
@@ -19,7 +19,7 @@ const configToml = await Deno.readTextFile("supabase/config.toml");
 for (const name of listFunctions()) {
   Deno.test(`deploy layout: ${name} pins the root's imports and sets verify_jwt = false`, async () => {
     const own = JSON.parse(await Deno.readTextFile(`supabase/functions/${name}/deno.json`));
-    assertEquals(own.imports, productionImports);
+    assert.deepEqual(own.imports, productionImports);
     const section = configToml.split(`[functions.${name}]`)[1]?.split("\n[")[0] ?? "";
     assert(/verify_jwt = false/.test(section), `[functions.${name}] verify_jwt = false`);
     const entry = await Deno.readTextFile(`supabase/functions/${name}/index.ts`);

@@ -5,7 +5,7 @@
 
 import { loadConfig } from "../supabase/functions/_shared/config.ts";
 import { EnvFileError, mergeFunctionEnv, parseEnvFile } from "../local/stack/env_file.ts";
-import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { VALID_ENV } from "./support/config_env.ts";
 
 const EXAMPLE = "supabase/functions/.env.example";
@@ -42,7 +42,7 @@ Deno.test(".env.example: sets every variable the functions read, except Supabase
     assert(read.has(name), `${EXAMPLE} lists ${name}, which nothing reads`);
   }
   // Nothing real in the example: every value is empty.
-  assertEquals(Object.keys(parseEnvFile(text, EXAMPLE)), []);
+  assert.deepEqual(Object.keys(parseEnvFile(text, EXAMPLE)), []);
 });
 
 Deno.test(".env: parsed like dotenv (comments, export, quotes); a bad line names its number", () => {
@@ -58,10 +58,15 @@ Deno.test(".env: parsed like dotenv (comments, export, quotes); a bad line names
     ].join("\n"),
     "x.env",
   );
-  assertEquals(env, { A: "plain", B: "single # kept", C: "line\nbreak", E: "a=b" });
-  const error = assertThrows(() => parseEnvFile("A=1\nnot a line\n", "x.env"), EnvFileError);
-  assertEquals(error.message, "x.env:2: expected NAME=value");
-  assertThrows(() => parseEnvFile('A="open', "x.env"), EnvFileError, "closing");
+  assert.deepEqual(env, { A: "plain", B: "single # kept", C: "line\nbreak", E: "a=b" });
+  assert.throws(
+    () => parseEnvFile("A=1\nnot a line\n", "x.env"),
+    (e) => e instanceof EnvFileError && e.message === "x.env:2: expected NAME=value",
+  );
+  assert.throws(
+    () => parseEnvFile('A="open', "x.env"),
+    (e) => e instanceof EnvFileError && e.message.includes("closing"),
+  );
 });
 
 const GENERATED = {
@@ -82,13 +87,13 @@ Deno.test(".env over npm start's values: the file wins, except SUPABASE_* and th
     GOOGLE_REDIRECT_URI: "https://abc.supabase.co/functions/v1/google-callback",
     GOOGLE_OAUTH_BASE_URL: "https://emulator.example",
   });
-  assertEquals(env.OAUTH_STATE_SECRET, "from-file");
-  assertEquals(env.HTTP_TIMEOUT_MS, "2500");
-  assertEquals(env.SUPABASE_URL, GENERATED.SUPABASE_URL);
-  assertEquals(env.GOOGLE_REDIRECT_URI, GENERATED.GOOGLE_REDIRECT_URI);
+  assert.deepEqual(env.OAUTH_STATE_SECRET, "from-file");
+  assert.deepEqual(env.HTTP_TIMEOUT_MS, "2500");
+  assert.deepEqual(env.SUPABASE_URL, GENERATED.SUPABASE_URL);
+  assert.deepEqual(env.GOOGLE_REDIRECT_URI, GENERATED.GOOGLE_REDIRECT_URI);
   // No client of its own in the file: the emulator's client and endpoints stay together.
-  assertEquals(env.GOOGLE_OAUTH_BASE_URL, GENERATED.GOOGLE_OAUTH_BASE_URL);
-  assertEquals(notes.length, 3);
+  assert.deepEqual(env.GOOGLE_OAUTH_BASE_URL, GENERATED.GOOGLE_OAUTH_BASE_URL);
+  assert.deepEqual(notes.length, 3);
   assert(notes.every((n) => n.includes("skipped")), notes.join("; "));
 });
 
@@ -97,13 +102,12 @@ Deno.test(".env with a Google client: real Google's endpoints unless the file na
     GOOGLE_CLIENT_ID: "real.apps.googleusercontent.com",
     GOOGLE_CLIENT_SECRET: "real-secret",
   });
-  assertEquals(env.GOOGLE_CLIENT_ID, "real.apps.googleusercontent.com");
-  assertEquals(env.GOOGLE_CLIENT_SECRET, "real-secret");
-  assertEquals(env.GOOGLE_OAUTH_BASE_URL, undefined);
-  assertEquals(env.GOOGLE_API_BASE_URL, undefined);
-  assertThrows(
+  assert.deepEqual(env.GOOGLE_CLIENT_ID, "real.apps.googleusercontent.com");
+  assert.deepEqual(env.GOOGLE_CLIENT_SECRET, "real-secret");
+  assert.deepEqual(env.GOOGLE_OAUTH_BASE_URL, undefined);
+  assert.deepEqual(env.GOOGLE_API_BASE_URL, undefined);
+  assert.throws(
     () => mergeFunctionEnv(GENERATED, { GOOGLE_CLIENT_ID: "real.apps.googleusercontent.com" }),
-    EnvFileError,
-    "GOOGLE_CLIENT_SECRET",
+    (e) => e instanceof EnvFileError && e.message.includes("GOOGLE_CLIENT_SECRET"),
   );
 });

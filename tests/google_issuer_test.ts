@@ -5,7 +5,7 @@
 
 import { createGoogleOAuth } from "../supabase/functions/_shared/google_oauth.ts";
 import { isAppError } from "../supabase/functions/_shared/errors.ts";
-import { assertEquals, assertRejects } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   config,
   consentedFlow,
@@ -20,7 +20,7 @@ Deno.test("google-callback: accepts an ID token with the bare issuer spelling", 
   try {
     const flow = await consentedFlow({ prefix: "bare-iss" });
     await expectCallback(flow.callbackUrl, { result: "connected" });
-    assertEquals((await decryptedRow(flow.user.id)) !== null, true);
+    assert.deepEqual((await decryptedRow(flow.user.id)) !== null, true);
   } finally {
     await emulatorControl("config", { idTokenIssuerStyle: "url" });
   }
@@ -44,7 +44,7 @@ Deno.test("google_oauth: refuses an ID token whose issuer is neither spelling", 
     },
   });
   const codeVerifier = await verifierOf(flow.state);
-  await assertRejects(
+  await assert.rejects(
     () => google.exchangeCode(flow.callbackUrl, { expectedState: flow.state, codeVerifier }),
     (e) => isAppError(e, "google_error"),
   );

@@ -3,7 +3,7 @@
  * failures itself, collects every secret they involved, then reads the function logs.
  */
 
-import { assert } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   consentedFlow,
   emulatorAccount,

@@ -3,7 +3,7 @@
  * Debian's python3 and httpx against the stack, through a whole connect and disconnect.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { connectFully, createUser, stack } from "./support/stack.ts";
 
 const PYTHON = "/usr/bin/python3";
@@ -49,18 +49,22 @@ Deno.test("README (Python): the bot gets a link, sees the user connected, then d
   const user = await createUser("py-bot");
 
   const link = new URL((await bot("calendar_link", user.id)).value as string);
-  assertEquals(link.origin, new URL(stack.google_emulator_url).origin, "a consent link");
+  assert.deepEqual(link.origin, new URL(stack.google_emulator_url).origin, "a consent link");
   assert(link.searchParams.get("state") && link.searchParams.get("code_challenge"), "state, PKCE");
 
   const answer = await connectFully(user);
-  assertEquals(answer.status, 303);
-  assertEquals(await bot("calendar_link", user.id), { value: null }, "connected: no link needed");
+  assert.deepEqual(answer.status, 303);
+  assert.deepEqual(
+    await bot("calendar_link", user.id),
+    { value: null },
+    "connected: no link needed",
+  );
 
-  assertEquals(await bot("disconnect", user.id), { value: null });
+  assert.deepEqual(await bot("disconnect", user.id), { value: null });
   const again = (await bot("calendar_link", user.id)).value as string;
   assert(again.startsWith(stack.google_emulator_url), "disconnected: a new link");
 });
 
 Deno.test("README (Python): a refusal reaches the bot as CalendarError with the stable code", async () => {
-  assertEquals(await bot("calendar_link", crypto.randomUUID()), { code: "user_not_found" });
+  assert.deepEqual(await bot("calendar_link", crypto.randomUUID()), { code: "user_not_found" });
 });

@@ -4,7 +4,7 @@
  * exist in the pinned CLI, and its configuration table names every variable.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { createUser, stack } from "./support/stack.ts";
 import { DENO, SUPABASE_CLI, supabaseCliEnv } from "../local/stack/tools.ts";
 
@@ -66,7 +66,7 @@ Deno.test("README: the bot's TypeScript snippet runs: a link, then a disconnect,
   assert(out.success, new TextDecoder().decode(out.stderr));
   const { link, refusal } = JSON.parse(new TextDecoder().decode(out.stdout));
   assert(String(link).startsWith(stack.google_emulator_url), `a consent link: ${link}`);
-  assertEquals(refusal, "google-connect refused: user_not_found");
+  assert.deepEqual(refusal, "google-connect refused: user_not_found");
 });
 
 Deno.test("README: the configuration table names every variable of .env.example", async () => {

@@ -3,7 +3,7 @@
  * gateway and real PostgREST, with a user's token, the anon key and the service key.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   anonClient,
   createUser,
@@ -22,7 +22,7 @@ async function seed(): Promise<{ a: TestUser; b: TestUser }> {
     { user_id: a.id, access_token: "a-access", refresh_token: "a-refresh" },
     { user_id: b.id, access_token: "b-access", refresh_token: "b-refresh" },
   ]);
-  assertEquals(error, null);
+  assert.deepEqual(error, null);
   return { a, b };
 }
 
@@ -30,21 +30,21 @@ Deno.test("RLS via PostgREST: a user's client sees only their own row", async ()
   const { a, b } = await seed();
   const db = userClient(await userToken(a.id));
   const { data, error } = await db.from(TABLE).select("user_id").in("user_id", [a.id, b.id]);
-  assertEquals(error, null);
-  assertEquals(data, [{ user_id: a.id }]);
+  assert.deepEqual(error, null);
+  assert.deepEqual(data, [{ user_id: a.id }]);
 });
 
 Deno.test("RLS via PostgREST: a user can update their row but not another user's", async () => {
   const { a, b } = await seed();
   const db = userClient(await userToken(a.id));
   const own = await db.from(TABLE).update({ scopes: ["x"] }).eq("user_id", a.id).select("user_id");
-  assertEquals(own.data, [{ user_id: a.id }]);
+  assert.deepEqual(own.data, [{ user_id: a.id }]);
   const other = await db.from(TABLE).update({ scopes: ["x"] }).eq("user_id", b.id).select(
     "user_id",
   );
-  assertEquals(other.data, []);
+  assert.deepEqual(other.data, []);
   const { data } = await serviceClient().from(TABLE).select("scopes").eq("user_id", b.id).single();
-  assertEquals(data?.scopes, null);
+  assert.deepEqual(data?.scopes, null);
 });
 
 Deno.test("RLS via PostgREST: a user cannot insert a row for another user", async () => {
@@ -56,21 +56,21 @@ Deno.test("RLS via PostgREST: a user cannot insert a row for another user", asyn
     access_token: "x",
     refresh_token: "y",
   });
-  assertEquals(error?.code, "42501");
+  assert.deepEqual(error?.code, "42501");
   const { count } = await serviceClient().from(TABLE).select("*", { count: "exact", head: true })
     .eq("user_id", c.id);
-  assertEquals(count, 0);
+  assert.deepEqual(count, 0);
 });
 
 Deno.test("RLS via PostgREST: a user's delete touches only their own row", async () => {
   const { a, b } = await seed();
   const db = userClient(await userToken(a.id));
   const other = await db.from(TABLE).delete().eq("user_id", b.id).select("user_id");
-  assertEquals(other.data, []);
+  assert.deepEqual(other.data, []);
   const own = await db.from(TABLE).delete().eq("user_id", a.id).select("user_id");
-  assertEquals(own.data, [{ user_id: a.id }]);
+  assert.deepEqual(own.data, [{ user_id: a.id }]);
   const { data } = await serviceClient().from(TABLE).select("user_id").in("user_id", [a.id, b.id]);
-  assertEquals(data, [{ user_id: b.id }]);
+  assert.deepEqual(data, [{ user_id: b.id }]);
 });
 
 Deno.test("RLS via PostgREST: the anon key reads and writes nothing", async () => {
@@ -78,21 +78,21 @@ Deno.test("RLS via PostgREST: the anon key reads and writes nothing", async () =
   const db = anonClient();
   const read = await db.from(TABLE).select("user_id").eq("user_id", a.id);
   assert(read.error !== null && (read.data ?? []).length === 0, "anon must not read rows");
-  assertEquals(read.error?.code, "42501");
+  assert.deepEqual(read.error?.code, "42501");
   const write = await db.from(TABLE).update({ scopes: ["anon"] }).eq("user_id", a.id);
-  assertEquals(write.error?.code, "42501");
+  assert.deepEqual(write.error?.code, "42501");
   const del = await db.from(TABLE).delete().eq("user_id", a.id);
-  assertEquals(del.error?.code, "42501");
+  assert.deepEqual(del.error?.code, "42501");
   const { data } = await serviceClient().from(TABLE).select("scopes").eq("user_id", a.id).single();
-  assertEquals(data?.scopes, null);
+  assert.deepEqual(data?.scopes, null);
 });
 
 Deno.test("RLS via PostgREST: the service key sees every row", async () => {
   const { a, b } = await seed();
   const { data, error } = await serviceClient().from(TABLE).select("user_id")
     .in("user_id", [a.id, b.id]).order("user_id");
-  assertEquals(error, null);
-  assertEquals(data?.map((r) => r.user_id), [a.id, b.id].sort());
+  assert.deepEqual(error, null);
+  assert.deepEqual(data?.map((r) => r.user_id), [a.id, b.id].sort());
 });
 
 Deno.test("RLS via PostgREST: the pending-flow table is closed to users and anon", async () => {
@@ -100,6 +100,6 @@ Deno.test("RLS via PostgREST: the pending-flow table is closed to users and anon
   for (const db of [anonClient(), userClient(await userToken(a.id))]) {
     const { data, error } = await db.from("google_oauth_pending_flows").select("jti");
     assert(error !== null || (data ?? []).length === 0);
-    assertEquals(error?.code, "42501");
+    assert.deepEqual(error?.code, "42501");
   }
 });

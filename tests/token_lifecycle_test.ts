@@ -7,7 +7,7 @@ import { loadConfig } from "../supabase/functions/_shared/config.ts";
 import { isAppError } from "../supabase/functions/_shared/errors.ts";
 import { createCore as createServices } from "../supabase/functions/_shared/core.ts";
 import { createAccessTokenProvider } from "../supabase/functions/_shared/access_token.ts";
-import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   callAsService,
   connectFully,
@@ -36,7 +36,7 @@ async function connected(prefix: string): Promise<{ user: TestUser; email: strin
   const user = await createUser(prefix);
   const email = `g-${user.email}`;
   const { result } = await connectFully(user, email);
-  assertEquals(result, "connected");
+  assert.deepEqual(result, "connected");
   return { user, email };
 }
 
@@ -59,8 +59,8 @@ Deno.test("getGoogleAccessToken: a valid token is returned without asking Google
   const { user, email } = await connected("valid");
   const before = await refreshGrants();
   const token = await services.accessTokens.getGoogleAccessToken(user.id);
-  assertEquals(token.accessToken, await latestAccessToken(email));
-  assertEquals(await refreshGrants(), before);
+  assert.deepEqual(token.accessToken, await latestAccessToken(email));
+  assert.deepEqual(await refreshGrants(), before);
 });
 
 Deno.test("getGoogleAccessToken: an expiring token is refreshed once and persisted", async () => {
@@ -69,17 +69,17 @@ Deno.test("getGoogleAccessToken: an expiring token is refreshed once and persist
   await expire(user.id);
   const before = await refreshGrants();
   const token = await services.accessTokens.getGoogleAccessToken(user.id);
-  assertEquals(await refreshGrants(), before + 1);
-  assertEquals(token.accessToken, await latestAccessToken(email));
+  assert.deepEqual(await refreshGrants(), before + 1);
+  assert.deepEqual(token.accessToken, await latestAccessToken(email));
   const stored = await services.tokens.get(user.id);
-  assertEquals(stored?.accessToken, token.accessToken);
+  assert.deepEqual(stored?.accessToken, token.accessToken);
   assert(stored!.expiresAt!.getTime() > Date.now() + 60_000, "new expiry stored");
   assert(stored!.lastRefreshAt !== null, "last refresh recorded");
   const row = await tokenRow(user.id);
-  assertEquals(row?.refresh_token, oldRow?.refresh_token, "refresh token kept");
+  assert.deepEqual(row?.refresh_token, oldRow?.refresh_token, "refresh token kept");
   // A second call uses the stored token.
   await services.accessTokens.getGoogleAccessToken(user.id);
-  assertEquals(await refreshGrants(), before + 1);
+  assert.deepEqual(await refreshGrants(), before + 1);
 });
 
 Deno.test("getGoogleAccessToken: 50 callers in 2 processes make exactly one refresh", async () => {
@@ -99,10 +99,10 @@ Deno.test("getGoogleAccessToken: 50 callers in 2 processes make exactly one refr
     assert(o.success, new TextDecoder().decode(o.stderr));
     return JSON.parse(new TextDecoder().decode(o.stdout)) as { token?: string; error?: string }[];
   });
-  assertEquals(results.length, 50);
+  assert.deepEqual(results.length, 50);
   const expected = await latestAccessToken(email);
-  assertEquals(new Set(results.map((r) => r.token ?? r.error)), new Set([expected]));
-  assertEquals(await refreshGrants(), before + 1);
+  assert.deepEqual(new Set(results.map((r) => r.token ?? r.error)), new Set([expected]));
+  assert.deepEqual(await refreshGrants(), before + 1);
 });
 
 Deno.test("getGoogleAccessToken: a refresher that died holding the lease blocks only until it lapses", async () => {
@@ -119,18 +119,18 @@ Deno.test("getGoogleAccessToken: a refresher that died holding the lease blocks 
   const provider = createAccessTokenProvider(services);
   const token = await provider.getGoogleAccessToken(user.id);
   assert(token.expiresAt!.getTime() > Date.now() + 60_000);
-  assertEquals(await refreshGrants(), before + 1);
+  assert.deepEqual(await refreshGrants(), before + 1);
 });
 
 Deno.test("getGoogleAccessToken: revoked at Google → row deleted, google_reconnect_required", async () => {
   const { user, email } = await connected("revoked");
   await emulatorControl("accounts/revoke", { email });
   await expire(user.id);
-  await assertRejects(
+  await assert.rejects(
     () => services.accessTokens.getGoogleAccessToken(user.id),
     (e) => isAppError(e, "google_reconnect_required"),
   );
-  assertEquals(await tokenRow(user.id), null);
+  assert.deepEqual(await tokenRow(user.id), null);
 });
 
 for (const kind of ["500", "garbage", "hang"] as const) {
@@ -139,24 +139,24 @@ for (const kind of ["500", "garbage", "hang"] as const) {
     await expire(user.id);
     const rowBefore = await tokenRow(user.id);
     await emulatorControl("faults", { endpoint: "token", kind, count: 3 });
-    await assertRejects(
+    await assert.rejects(
       () => services.accessTokens.getGoogleAccessToken(user.id),
       (e) => isAppError(e, "google_unavailable"),
     );
     const rowAfter = await tokenRow(user.id);
-    assertEquals(rowAfter?.access_token, rowBefore?.access_token);
-    assertEquals(rowAfter?.refresh_token, rowBefore?.refresh_token);
-    assertEquals(rowAfter?.last_refresh_error, "google_unavailable");
-    assertEquals(rowAfter?.refresh_lease_id, null);
+    assert.deepEqual(rowAfter?.access_token, rowBefore?.access_token);
+    assert.deepEqual(rowAfter?.refresh_token, rowBefore?.refresh_token);
+    assert.deepEqual(rowAfter?.last_refresh_error, "google_unavailable");
+    assert.deepEqual(rowAfter?.refresh_lease_id, null);
     // The faults are used up: Google is back, and the same row works.
     const token = await services.accessTokens.getGoogleAccessToken(user.id);
-    assertEquals(token.accessToken, await latestAccessToken(email));
+    assert.deepEqual(token.accessToken, await latestAccessToken(email));
   });
 }
 
 Deno.test("getGoogleAccessToken: a user who never connected gets google_not_connected", async () => {
   const user = await createUser("never");
-  await assertRejects(
+  await assert.rejects(
     () => services.accessTokens.getGoogleAccessToken(user.id),
     (e) => isAppError(e, "google_not_connected"),
   );
@@ -167,30 +167,30 @@ Deno.test("google-disconnect: revokes at Google, deletes the row, and is idempot
   const stored = await services.tokens.get(user.id);
   const res = await callAsService("google-disconnect", { body: { user_id: user.id } });
   const body = await res.json();
-  assertEquals(res.status, 200);
-  assertEquals(body.was_connected, true);
-  assertEquals(body.revoked_at_google, true);
-  assertEquals(await tokenRow(user.id), null);
+  assert.deepEqual(res.status, 200);
+  assert.deepEqual(body.was_connected, true);
+  assert.deepEqual(body.revoked_at_google, true);
+  assert.deepEqual(await tokenRow(user.id), null);
   const tokens = await emulatorGet(`accounts/tokens?email=${encodeURIComponent(email)}`) as {
     refreshTokens: { token: string }[];
   };
   assert(!tokens.refreshTokens.some((t) => t.token === stored!.refreshToken), "revoked at Google");
-  await assertRejects(
+  await assert.rejects(
     () => services.google.refresh(stored!.refreshToken),
     (e) => isAppError(e, "google_reconnect_required"),
   );
 
   const again = await callAsService("google-disconnect", { body: { user_id: user.id } });
   const againBody = await again.json();
-  assertEquals(again.status, 200);
-  assertEquals(againBody.was_connected, false);
+  assert.deepEqual(again.status, 200);
+  assert.deepEqual(againBody.was_connected, false);
 });
 
 Deno.test("google-disconnect: GET is refused with 405", async () => {
   const user = await createUser("disc-get");
   const res = await callAsService("google-disconnect", { query: { user_id: user.id } });
-  assertEquals(res.status, 405);
-  assertEquals((await res.json()).code, "method_not_allowed");
+  assert.deepEqual(res.status, 405);
+  assert.deepEqual((await res.json()).code, "method_not_allowed");
 });
 
 Deno.test("google-status: reports the connection and never a token", async () => {
@@ -198,11 +198,11 @@ Deno.test("google-status: reports the connection and never a token", async () =>
   const stored = await services.tokens.get(user.id);
   const res = await callAsService("google-status", { query: { user_id: user.id } });
   const text = await res.text();
-  assertEquals(res.status, 200);
+  assert.deepEqual(res.status, 200);
   const body = JSON.parse(text);
-  assertEquals(body.connected, true);
-  assertEquals(body.google_email, email);
-  assertEquals(body.reconnect_required, false);
+  assert.deepEqual(body.connected, true);
+  assert.deepEqual(body.google_email, email);
+  assert.deepEqual(body.reconnect_required, false);
   assert(body.scopes.includes("https://www.googleapis.com/auth/calendar.events"));
   assert(!text.includes(stored!.accessToken) && !text.includes(stored!.refreshToken));
   const row = await tokenRow(user.id);
@@ -211,7 +211,7 @@ Deno.test("google-status: reports the connection and never a token", async () =>
   const other = await createUser("status-none");
   const none = await (await callAsService("google-status", { query: { user_id: other.id } }))
     .json();
-  assertEquals([none.connected, none.reconnect_required], [false, true]);
+  assert.deepEqual([none.connected, none.reconnect_required], [false, true]);
 });
 
 Deno.test("calendar-upcoming: lists the user's events from the emulator with the stored token", async () => {
@@ -227,13 +227,13 @@ Deno.test("calendar-upcoming: lists the user's events from the emulator with the
   });
   const res = await callAsService("calendar-upcoming", { query: { user_id: user.id } });
   const body = await res.json();
-  assertEquals(res.status, 200);
-  assertEquals(body.events.map((e: { summary: string }) => e.summary), ["Dentist"]);
+  assert.deepEqual(res.status, 200);
+  assert.deepEqual(body.events.map((e: { summary: string }) => e.summary), ["Dentist"]);
 });
 
 Deno.test("calendar-upcoming: a user who is not connected gets google_not_connected", async () => {
   const user = await createUser("upcoming-none");
   const res = await callAsService("calendar-upcoming", { query: { user_id: user.id } });
-  assertEquals(res.status, 404);
-  assertEquals((await res.json()).code, "google_not_connected");
+  assert.deepEqual(res.status, 404);
+  assert.deepEqual((await res.json()).code, "google_not_connected");
 });

@@ -8,15 +8,15 @@ import type { EncryptionKey } from "../supabase/functions/_shared/config.ts";
 import { isAppError } from "../supabase/functions/_shared/errors.ts";
 import {
   createTokenStore,
-  type SaveTokensInput,
+  type SaveGrantInput,
   type TokenStore,
 } from "../supabase/functions/_shared/token_store.ts";
 import type { Keyring } from "../supabase/functions/_shared/token_crypto.ts";
-import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { config } from "./support/flows.ts";
 import { createUser, serviceClient, sql, tokenRow } from "./support/stack.ts";
 
-const store = createTokenStore(serviceClient(), config.encryption);
+const store = createTokenStore(serviceClient(), config.encryption, { webhooks: false });
 
 /**
  * get() for a row expected not to decrypt: null, with one warning that names the user and quotes
@@ -28,28 +28,32 @@ async function getUnreadable(target: TokenStore, userId: string): Promise<void> 
   const warn = console.warn;
   console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
   try {
-    assertEquals(await target.get(userId), null, "an unreadable row reads as not connected");
+    assert.deepEqual(await target.get(userId), null, "an unreadable row reads as not connected");
   } finally {
     console.warn = warn;
   }
-  assertEquals(warnings.length, 1, "one warning");
+  assert.deepEqual(warnings.length, 1, "one warning");
   assert(warnings[0]!.includes(userId), "the warning names the user");
   for (const value of [row?.access_token, row?.refresh_token]) {
     assert(!warnings[0]!.includes(String(value).slice(-20)), "no ciphertext in the warning");
   }
 }
 
+/** A plain disconnect: revoked at Google, nothing to queue. */
+const DISCONNECT = { cause: "disconnect", revokedAtGoogle: true, needsRevocation: false } as const;
+
 function newKey(kid: string): EncryptionKey {
   return { kid, key: crypto.getRandomValues(new Uint8Array(32)) };
 }
 
-function tokensFor(userId: string, overrides: Partial<SaveTokensInput> = {}): SaveTokensInput {
+function tokensFor(userId: string, overrides: Partial<SaveGrantInput> = {}): SaveGrantInput {
   const tag = crypto.randomUUID();
   return {
     userId,
     accessToken: `ya29.access-${tag}`,
     refreshToken: `1//refresh-${tag}`,
     expiresAt: new Date(Date.now() + 3600_000),
+    refreshTokenExpiresAt: null,
     scopes: ["openid", "email", "https://www.googleapis.com/auth/calendar.events"],
     googleSub: `sub-${tag}`,
     googleEmail: `g-${tag.slice(0, 8)}@gmail.example`,
@@ -64,25 +68,48 @@ Deno.test("token_store: save, get and delete round-trip a user's tokens", async 
 
   const got = await store.get(user.id);
   assert(got, "the tokens read back");
-  assertEquals(got.accessToken, input.accessToken);
-  assertEquals(got.refreshToken, input.refreshToken);
-  assertEquals(got.googleSub, input.googleSub);
-  assertEquals(got.googleEmail, input.googleEmail);
-  assertEquals(got.scopes, input.scopes);
-  assertEquals(got.expiresAt?.getTime(), input.expiresAt!.getTime());
+  assert.deepEqual(got.accessToken, input.accessToken);
+  assert.deepEqual(got.refreshToken, input.refreshToken);
+  assert.deepEqual(got.googleSub, input.googleSub);
+  assert.deepEqual(got.googleEmail, input.googleEmail);
+  assert.deepEqual(got.scopes, input.scopes);
+  assert.deepEqual(got.expiresAt?.getTime(), input.expiresAt!.getTime());
 
   const row = (await tokenRow(user.id))!;
   assert(!String(row.access_token).includes(input.accessToken), "access token not in clear");
   assert(!String(row.refresh_token).includes(input.refreshToken!), "refresh token not in clear");
 
-  assertEquals(await store.delete(user.id), true);
-  assertEquals(await store.get(user.id), null);
-  assertEquals(await store.delete(user.id), false, "nothing left to delete");
+  assert.deepEqual(await store.delete(user.id, DISCONNECT), true);
+  assert.deepEqual(await store.get(user.id), null);
+  assert.deepEqual(await store.delete(user.id, DISCONNECT), false, "nothing left to delete");
+});
+
+Deno.test("token_store: every consent is a new grant; a delete by grant id leaves a newer one", async () => {
+  const user = await createUser("grant-ids");
+  const first = await store.save(tokensFor(user.id));
+  assert.equal(first.reconnected, false);
+  const firstGrant = (await store.get(user.id))!.grantId;
+  assert.equal(firstGrant, first.grantId);
+  const second = await store.save(tokensFor(user.id));
+  assert.equal(second.reconnected, true, "a grant existed before");
+  assert.notEqual(second.grantId, first.grantId);
+  const dead = { ...DISCONNECT, grantId: first.grantId, cause: "reconnect_required" as const };
+  assert.equal(await store.delete(user.id, dead), false, "the old grant is already gone");
+  assert.equal((await store.get(user.id))?.grantId, second.grantId, "the new grant survives");
+});
+
+Deno.test("token_store: save says when the Google account is also linked to another user", async () => {
+  const a = await createUser("shared-a");
+  const b = await createUser("shared-b");
+  const input = tokensFor(a.id);
+  assert.equal((await store.save(input)).linkedToOtherUsers, false);
+  const again = await store.save(tokensFor(b.id, { googleSub: input.googleSub }));
+  assert.equal(again.linkedToOtherUsers, true);
 });
 
 Deno.test("token_store: get is null for a user who never connected", async () => {
-  assertEquals(await store.get((await createUser("never")).id), null);
-  assertEquals(await store.get(crypto.randomUUID()), null);
+  assert.deepEqual(await store.get((await createUser("never")).id), null);
+  assert.deepEqual(await store.get(crypto.randomUUID()), null);
 });
 
 Deno.test("token_store: a ciphertext copied into another user's row does not decrypt as theirs", async () => {
@@ -115,14 +142,16 @@ Deno.test("token_store: the access and refresh ciphertexts cannot be swapped", a
 Deno.test("token_store: a row encrypted with a key no longer in the keyring reads as null", async () => {
   const user = await createUser("oldkey");
   const retired = newKey("retired");
-  const oldStore = createTokenStore(serviceClient(), { current: retired, keys: [retired] });
+  const oldStore = createTokenStore(serviceClient(), { current: retired, keys: [retired] }, {
+    webhooks: false,
+  });
   await oldStore.save(tokensFor(user.id));
   assert(await oldStore.get(user.id), "readable with its own key");
   await getUnreadable(store, user.id); // unknown key id
 
   // Same key id, different key material: also unreadable, never garbage.
   const impostor: Keyring = { current: newKey("retired"), keys: [newKey("retired")] };
-  await getUnreadable(createTokenStore(serviceClient(), impostor), user.id);
+  await getUnreadable(createTokenStore(serviceClient(), impostor, { webhooks: false }), user.id);
 });
 
 Deno.test("token_store: after a rotation the new key writes and the old key still reads", async () => {
@@ -132,9 +161,9 @@ Deno.test("token_store: after a rotation the new key writes and the old key stil
 
   const next = newKey("next");
   const rotated: Keyring = { current: next, keys: [next, ...config.encryption.keys] };
-  const rotatedStore = createTokenStore(serviceClient(), rotated);
+  const rotatedStore = createTokenStore(serviceClient(), rotated, { webhooks: false });
   const got = await rotatedStore.get(user.id);
-  assertEquals(got?.refreshToken, input.refreshToken, "old rows still read");
+  assert.deepEqual(got?.refreshToken, input.refreshToken, "old rows still read");
 
   const other = await createUser("rotate-new");
   await rotatedStore.save(tokensFor(other.id));
@@ -142,7 +171,7 @@ Deno.test("token_store: after a rotation the new key writes and the old key stil
   const kid = JSON.parse(new TextDecoder().decode(
     base64url.decode(String(row.access_token).split(".")[0]!),
   )).kid;
-  assertEquals(kid, "next", "new rows use the new key");
+  assert.deepEqual(kid, "next", "new rows use the new key");
   assert(await rotatedStore.get(other.id), "the rotated keyring reads its own rows");
   await getUnreadable(store, other.id); // the old keyring alone cannot
 });
@@ -154,8 +183,8 @@ Deno.test("token_store: saving without a refresh token keeps the stored one for 
   const again = tokensFor(user.id, { refreshToken: null, googleSub: first.googleSub });
   await store.save(again);
   const got = (await store.get(user.id))!;
-  assertEquals(got.refreshToken, first.refreshToken);
-  assertEquals(got.accessToken, again.accessToken);
+  assert.deepEqual(got.refreshToken, first.refreshToken);
+  assert.deepEqual(got.accessToken, again.accessToken);
 });
 
 Deno.test("token_store: saving without a refresh token for another account is refused", async () => {
@@ -163,24 +192,24 @@ Deno.test("token_store: saving without a refresh token for another account is re
   const first = tokensFor(user.id);
   await store.save(first);
   const before = await tokenRow(user.id);
-  await assertRejects(
+  await assert.rejects(
     () => store.save(tokensFor(user.id, { refreshToken: null })),
     (error) => isAppError(error, "google_refresh_token_missing"),
   );
   const after = await tokenRow(user.id);
-  assertEquals(
+  assert.deepEqual(
     { ...after, last_refresh_error: null },
     { ...before, last_refresh_error: null },
     "tokens untouched",
   );
-  assertEquals(after?.last_refresh_error, "google_refresh_token_missing", "marked for consent");
+  assert.deepEqual(after?.last_refresh_error, "google_refresh_token_missing", "marked for consent");
 
   const fresh = await createUser("cross-fresh");
-  await assertRejects(
+  await assert.rejects(
     () => store.save(tokensFor(fresh.id, { refreshToken: null })),
     (error) => isAppError(error, "google_refresh_token_missing"),
   );
-  assertEquals(await tokenRow(fresh.id), null, "no row without a refresh token");
+  assert.deepEqual(await tokenRow(fresh.id), null, "no row without a refresh token");
 });
 
 Deno.test("token_store: saving without a refresh token over a row that no longer decrypts is refused", async () => {
@@ -192,9 +221,9 @@ Deno.test("token_store: saving without a refresh token over a row that no longer
     "update public.google_calendar_tokens set refresh_token = 'not-a-jwe' where user_id = :'id'",
     { id: user.id },
   );
-  await assertRejects(
+  await assert.rejects(
     () => store.save({ ...tokensFor(user.id, { refreshToken: null }), googleSub: first.googleSub }),
     (error) => isAppError(error, "google_refresh_token_missing"),
   );
-  assertEquals((await tokenRow(user.id))?.refresh_token, "not-a-jwe", "nothing half-written");
+  assert.deepEqual((await tokenRow(user.id))?.refresh_token, "not-a-jwe", "nothing half-written");
 });

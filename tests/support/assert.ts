@@ -1,4 +1,7 @@
-/** The few assertions the tests use, so they need nothing beyond the pinned npm imports. */
+/**
+ * @deprecated Use `node:assert/strict`. Kept only until tests/local_stack_test.ts and
+ * tests/google_emulator_test.ts (owned elsewhere during issue 11) switch; then delete this file.
+ */
 
 export class AssertionError extends Error {
   override name = "AssertionError";

@@ -1,10 +1,14 @@
 /**
- * The resilience suite's figures: each file prints its section and writes it into
- * `.local/resilience-report.json`; tests/resilience_zz_summary_test.ts (the last file to run)
- * reads the sections of this run and prints the closing summary.
+ * The resilience suite's figures: each resilience test file checks its own figures in its last
+ * test, prints them and writes them into `.local/resilience-report.json`. Whichever file records
+ * last in a run also prints the closing summary over all three, so nothing depends on the order
+ * in which Deno runs the files.
  */
 
 export const REPORT_FILE = ".local/resilience-report.json";
+
+/** The suites that write a section: tests/resilience_<suite>_test.ts. */
+export const SUITES = ["load", "faults", "hostile"] as const;
 
 export interface Report {
   sections: Record<string, Section>;
@@ -27,7 +31,10 @@ export async function readReport(): Promise<Report> {
   return { sections: {} };
 }
 
-/** Prints `figures` and replaces section `name` of the report file with them. */
+/**
+ * Prints `figures`, replaces section `name` of the report file with them, and prints the summary
+ * once every suite has recorded in this run.
+ */
 export async function recordFigures(name: string, figures: Record<string, unknown>): Promise<void> {
   console.log(`\n== resilience figures: ${name} ==`);
   for (const [key, value] of Object.entries(figures)) {
@@ -41,12 +48,33 @@ export async function recordFigures(name: string, figures: Record<string, unknow
   }
   report.sections[name] = { pid: Deno.pid, at: new Date().toISOString(), figures };
   await Deno.writeTextFile(REPORT_FILE, JSON.stringify(report, null, 2) + "\n");
+  if (SUITES.every((suite) => report.sections[suite])) printSummary(report);
 }
 
-/** Latency figures in whole milliseconds. */
-export function percentiles(samples: number[]): { p50: number; p95: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) =>
-    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
-  return { p50: at(0.5), p95: at(0.95), max: Math.round(sorted[sorted.length - 1] ?? 0) };
+function printSummary(report: Report): void {
+  const figure = (suite: string, key: string) =>
+    Number(report.sections[suite]?.figures[key] ?? NaN);
+  console.log("\n== resilience summary ==");
+  console.log(
+    `  flows completed:          ${figure("load", "flows_completed")} of ` +
+      `${figure("load", "flows_attempted")}`,
+  );
+  console.log(
+    `  refreshes at Google:      ${figure("load", "refreshes") + figure("faults", "refreshes")}`,
+  );
+  console.log(
+    `  faults injected/survived: ${figure("faults", "faults_injected")} / ` +
+      `${figure("faults", "faults_survived")}`,
+  );
+  console.log(
+    `  hostile inputs rejected:  ${figure("hostile", "hostile_rejected")} of ` +
+      `${figure("hostile", "hostile_cases")}`,
+  );
+  console.log(
+    `  rows lost:                ${figure("load", "rows_lost") + figure("faults", "rows_lost")}`,
+  );
+  console.log(
+    `  secrets in function logs: ${SUITES.reduce((n, s) => n + figure(s, "log_leaks"), 0)}`,
+  );
+  console.log(`  (figures: ${REPORT_FILE})`);
 }
