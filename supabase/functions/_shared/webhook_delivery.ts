@@ -1,0 +1,273 @@
+/**
+ * Delivery of lifecycle webhooks from the outbox (`google_calendar_webhook_events`), signed per
+ * the Standard Webhooks spec with the `standardwebhooks` package.
+ *
+ * The database decides everything that must survive a crash: which event is due (per user only
+ * the oldest pending one, so order holds), who holds it (a lease), and when to try again
+ * (backoff with jitter, dead after 24 h). This module only claims, POSTs and settles, so any
+ * number of runners may run at once and any of them may die mid-batch: an unsettled lease lapses
+ * and the event is claimed again, with the same `webhook-id`.
+ *
+ * Nothing here logs an event's content or the secret: a failure is a short code of our own
+ * (`timeout`, `connection_failed`, `http_500`), never the receiver's answer.
+ */
+
+import { Webhook } from "standardwebhooks";
+import { runInBackground } from "./background.ts";
+import type { WebhookSettings } from "./config.ts";
+import type { Json } from "./database.types.ts";
+import { type AdminClient, databaseError, nullable } from "./supabase_admin.ts";
+
+/** What a runner needs. */
+export interface WebhookDeliveryDeps {
+  db: AdminClient;
+  /** The bot's URL and `whsec_` secret; null: webhooks are off and nothing is sent. */
+  webhooks: WebhookSettings | null;
+  /** Timeout of one attempt (connect, headers), in ms. Default 10 000. */
+  timeoutMs?: number;
+  /** The fetch to POST with (tests). */
+  fetch?: typeof fetch;
+}
+
+/** How much one call may do. */
+export interface DeliverOptions {
+  /** At most this many events are claimed by the call. */
+  limit: number;
+  /** Epoch ms: no claim starts after it (an attempt in flight still finishes). */
+  deadline: number;
+  /** Only this user's next event: the first attempt right after a change. */
+  userId?: string;
+  /** POSTs in flight at once (each to a different user's head). Default 8. */
+  concurrency?: number;
+  /** How long a claim is ours. Default: the attempt's timeout plus 30 s. */
+  leaseSeconds?: number;
+  /** Given up (dead-lettered) once an event is this old, as a Postgres interval. */
+  maxAge?: string;
+}
+
+/** Why a call returned. */
+export type StopReason = "empty" | "limit" | "deadline" | "disabled";
+
+/** What one call did: counts only, never content. */
+export interface DeliveryReport {
+  claimed: number;
+  /** 2xx. */
+  delivered: number;
+  /** Any other answer, or none: tried again later (backoff in the database). */
+  retried: number;
+  /** 410: the receiver wants no more of this event; dead-lettered at once. */
+  gone: number;
+  /** Retried once too often (older than maxAge): dead-lettered. */
+  dead: number;
+  /** The lease lapsed before the settle and another runner took the event over. */
+  lostLease: number;
+  /** Why attempts failed: `timeout`, `connection_failed`, `http_<status>`. */
+  errors: Record<string, number>;
+  stoppedBy: StopReason;
+  elapsedMs: number;
+}
+
+/** The operator's view: the `google_calendar_webhook_backlog` row. */
+export interface WebhookBacklog {
+  undelivered: number;
+  nextAttemptAt: string | null;
+  oldestUndeliveredAt: string | null;
+  oldestUndeliveredAgeSeconds: number | null;
+  lastError: string | null;
+  deadLetters: number;
+}
+
+/** One claimed event, as the claim RPC returns it. */
+interface ClaimedEvent {
+  id: string;
+  user_id: string;
+  payload: Json;
+  attempts: number;
+  lease_id: string;
+  webhook_id: string;
+}
+
+/** The outcome of one POST. */
+export interface AttemptOutcome {
+  outcome: "delivered" | "retry" | "gone";
+  status: number | null;
+  error: string | null;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_AGE = "24 hours";
+const MAX_AGE_MS = 24 * 3600_000;
+
+/**
+ * The Standard Webhooks headers for `body`: `webhook-id` (the same on every attempt), the
+ * attempt's `webhook-timestamp` (seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256>`).
+ */
+export function signWebhook(
+  secret: string,
+  message: { id: string; body: string; at?: Date },
+): Record<string, string> {
+  const at = message.at ?? new Date();
+  return {
+    "webhook-id": message.id,
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": new Webhook(secret).sign(message.id, at, message.body),
+  };
+}
+
+/** POSTs one signed event and classifies the answer; never throws. */
+export async function attemptDelivery(
+  settings: WebhookSettings,
+  message: { id: string; body: string },
+  options: { timeoutMs?: number; fetch?: typeof fetch } = {},
+): Promise<AttemptOutcome> {
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let res: Response;
+  try {
+    res = await doFetch(settings.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "google-calendar-connect-webhooks",
+        ...signWebhook(settings.secret, message),
+      },
+      body: message.body,
+      // A redirect is not a delivery: following it would send the event somewhere unconfigured.
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    const timedOut = error instanceof DOMException &&
+      (error.name === "TimeoutError" || error.name === "AbortError");
+    return { outcome: "retry", status: null, error: timedOut ? "timeout" : "connection_failed" };
+  }
+  // The answer's body is never read (nor stored): only the status counts.
+  await res.body?.cancel().catch(() => {});
+  if (res.status >= 200 && res.status < 300) {
+    return { outcome: "delivered", status: res.status, error: null };
+  }
+  if (res.status === 410) return { outcome: "gone", status: 410, error: "gone" };
+  return { outcome: "retry", status: res.status, error: `http_${res.status}` };
+}
+
+/**
+ * Claims due events (per user only the head), POSTs each signed, settles each. Loops until
+ * nothing is due, `limit` events were claimed, or `deadline` passed. Throws AppError
+ * database_unavailable when the claim fails; a receiver's failure is only a retry.
+ */
+export async function deliverDue(
+  deps: WebhookDeliveryDeps,
+  options: DeliverOptions,
+): Promise<DeliveryReport> {
+  const started = performance.now();
+  const report: DeliveryReport = {
+    claimed: 0,
+    delivered: 0,
+    retried: 0,
+    gone: 0,
+    dead: 0,
+    lostLease: 0,
+    errors: {},
+    stoppedBy: "empty",
+    elapsedMs: 0,
+  };
+  const finish = (why: StopReason) => {
+    report.stoppedBy = why;
+    report.elapsedMs = Math.round(performance.now() - started);
+    return report;
+  };
+  const settings = deps.webhooks;
+  if (!settings) return finish("disabled");
+
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const leaseSeconds = options.leaseSeconds ?? Math.ceil(timeoutMs / 1000) + 30;
+  const maxAge = options.maxAge ?? DEFAULT_MAX_AGE;
+  const maxAgeMs = options.maxAge ? null : MAX_AGE_MS;
+
+  const deliverOne = async (event: ClaimedEvent) => {
+    const body = JSON.stringify(event.payload);
+    const attempt = await attemptDelivery(settings, { id: event.webhook_id, body }, {
+      timeoutMs,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+    if (attempt.error && attempt.outcome === "retry") {
+      report.errors[attempt.error] = (report.errors[attempt.error] ?? 0) + 1;
+    }
+    const { data: settled, error } = await deps.db.rpc("google_calendar_webhook_settle", {
+      p_id: event.id,
+      p_lease_id: event.lease_id,
+      p_outcome: attempt.outcome,
+      p_status: nullable(attempt.status),
+      p_error: nullable(attempt.error),
+      p_max_age: maxAge,
+    });
+    if (error) {
+      // Unsettled: the lease lapses and the event is tried again (at least once, never lost).
+      report.errors.settle_failed = (report.errors.settle_failed ?? 0) + 1;
+      return;
+    }
+    if (!settled) {
+      report.lostLease++;
+      return;
+    }
+    if (attempt.outcome === "delivered") report.delivered++;
+    else if (attempt.outcome === "gone") report.gone++;
+    else if (maxAgeMs !== null && isOlderThan(event.payload, maxAgeMs)) report.dead++;
+    else report.retried++;
+  };
+
+  for (;;) {
+    if (report.claimed >= options.limit) return finish("limit");
+    if (Date.now() >= options.deadline) return finish("deadline");
+    // A user's events go one at a time (the claim returns only heads), so a user-scoped call
+    // claims one, and a general call claims a batch the size of its concurrency.
+    const want = Math.min(options.limit - report.claimed, options.userId ? 1 : concurrency);
+    const { data, error } = await deps.db.rpc("google_calendar_webhook_claim", {
+      p_limit: want,
+      p_lease_seconds: leaseSeconds,
+      ...(options.userId ? { p_user_id: options.userId } : {}),
+    });
+    if (error) throw databaseError(error);
+    const events = (data ?? []) as ClaimedEvent[];
+    if (events.length === 0) return finish("empty");
+    report.claimed += events.length;
+    await Promise.all(events.map(deliverOne));
+  }
+}
+
+/**
+ * The first attempt at `userId`'s new event, started in the background right after the change
+ * commits (never on the person's path). If it fails or the process dies, the scheduled runner
+ * retries: the event is already in the outbox.
+ */
+export function deliverSoon(deps: WebhookDeliveryDeps, userId: string): void {
+  if (!deps.webhooks) return;
+  runInBackground(
+    deliverDue(deps, { userId, limit: 10, deadline: Date.now() + 60_000 }).catch((error) => {
+      console.warn(`webhooks: first attempt skipped: ${error?.code ?? "error"}`);
+    }),
+  );
+}
+
+/** The operator's backlog: undelivered count, oldest age, last error, dead letters. */
+export async function webhookBacklog(db: AdminClient): Promise<WebhookBacklog> {
+  const { data, error } = await db.from("google_calendar_webhook_backlog").select("*").single();
+  if (error) throw databaseError(error);
+  return {
+    undelivered: Number(data.undelivered ?? 0),
+    nextAttemptAt: data.next_attempt_at,
+    oldestUndeliveredAt: data.oldest_undelivered_at,
+    oldestUndeliveredAgeSeconds: data.oldest_undelivered_age_seconds,
+    lastError: data.last_error,
+    deadLetters: Number(data.dead_letters ?? 0),
+  };
+}
+
+/** Whether the event body's timestamp (its creation) is older than `ms`. */
+function isOlderThan(payload: Json, ms: number): boolean {
+  const at = typeof payload === "object" && payload !== null && !Array.isArray(payload)
+    ? payload.timestamp
+    : null;
+  return typeof at === "string" && Date.now() - Date.parse(at) >= ms;
+}
