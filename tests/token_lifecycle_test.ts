@@ -65,7 +65,7 @@ Deno.test("getGoogleAccessToken: a valid token is returned without asking Google
 
 Deno.test("getGoogleAccessToken: an expiring token is refreshed once and persisted", async () => {
   const { user, email } = await connected("expiry");
-  const oldRow = await tokenRow(user.id);
+  const oldTokens = await services.tokens.get(user.id);
   await expire(user.id);
   const before = await refreshGrants();
   const token = await services.accessTokens.getGoogleAccessToken(user.id);
@@ -75,8 +75,7 @@ Deno.test("getGoogleAccessToken: an expiring token is refreshed once and persist
   assert.deepEqual(stored?.accessToken, token.accessToken);
   assert(stored!.expiresAt!.getTime() > Date.now() + 60_000, "new expiry stored");
   assert(stored!.lastRefreshAt !== null, "last refresh recorded");
-  const row = await tokenRow(user.id);
-  assert.deepEqual(row?.refresh_token, oldRow?.refresh_token, "refresh token kept");
+  assert.deepEqual(stored?.refreshToken, oldTokens?.refreshToken, "refresh token kept");
   // A second call uses the stored token.
   await services.accessTokens.getGoogleAccessToken(user.id);
   assert.deepEqual(await refreshGrants(), before + 1);

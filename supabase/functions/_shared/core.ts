@@ -31,7 +31,10 @@ export function createCore(config: Config): Core {
   const db = adminClientFor(config);
   const google = createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs });
   const tokens = createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null });
-  const lease = createRefreshLease(db, config.encryption);
+  // A wait RPC must answer well inside the client's timeout, and not hold a connection long.
+  const lease = createRefreshLease(db, config.encryption, {
+    maxWaitMs: Math.min(1000, Math.floor(config.httpTimeoutMs / 2)),
+  });
   const accessTokens = createAccessTokenProvider(
     { tokens, lease, google },
     { timeoutMs: config.httpTimeoutMs },

@@ -36,11 +36,16 @@ export interface RefreshLease {
   release(userId: string, leaseId: string, failure?: string): Promise<void>;
 }
 
-/** The most one wait RPC holds a database connection; waiters call again until their deadline. */
-const MAX_WAIT_PER_CALL_MS = 1000;
-
-/** Builds the lease operations over `db`; results are encrypted with `keyring`'s current key. */
-export function createRefreshLease(db: AdminClient, keyring: Keyring): RefreshLease {
+/**
+ * Builds the lease operations over `db`; results are encrypted with `keyring`'s current key.
+ * One wait RPC holds a database connection at most `maxWaitMs` (kept under the HTTP timeout);
+ * waiters call again until their deadline.
+ */
+export function createRefreshLease(
+  db: AdminClient,
+  keyring: Keyring,
+  options: { maxWaitMs: number },
+): RefreshLease {
   return {
     async acquire(userId, leaseId, seconds) {
       const { data, error } = await db.rpc("google_token_acquire_refresh_lease", {
@@ -55,7 +60,7 @@ export function createRefreshLease(db: AdminClient, keyring: Keyring): RefreshLe
     async awaitRelease(userId, timeoutMs) {
       const { data, error } = await db.rpc("google_token_await_refresh", {
         p_user_id: userId,
-        p_timeout_ms: Math.max(0, Math.min(Math.round(timeoutMs), MAX_WAIT_PER_CALL_MS)),
+        p_timeout_ms: Math.max(0, Math.min(Math.round(timeoutMs), options.maxWaitMs)),
       });
       if (error) throw databaseError(error);
       return data === "released" || data === "gone" ? data : "timeout";

@@ -1,6 +1,7 @@
 /**
- * Reading what a caller asks for: a `user_id` (and, for connect, a `login_hint`) from the query
- * string or a small JSON body. Strict on purpose: every oddity is a 4xx before any work is done.
+ * Reading what a caller asks for: a `user_id` (and, for connect, a `login_hint` and an
+ * `expected_google_email`) from the query string or a small JSON body. Repeated parameters,
+ * also repeated JSON keys, are refused. Strict on purpose: every oddity is a 4xx before any work is done.
  */
 
 import { AppError } from "./errors.ts";
@@ -8,13 +9,8 @@ import type { Caller, CallerVerifier } from "./caller_auth.ts";
 import { normalizeUserId } from "./ids.ts";
 
 export const MAX_BODY_BYTES = 4096;
-// A plain email-like hint; anything with spaces, controls or markup is refused, not cleaned.
-const LOGIN_HINT = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,190}$/;
-
-export interface UserRequest {
-  userId: string;
-  loginHint?: string;
-}
+// A plain email-like address; anything with spaces, controls or markup is refused, not cleaned.
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,190}$/;
 
 /** Reads the parameters named in `allowed` from the query and (for POST) the JSON body. */
 export async function readParams(
@@ -61,15 +57,60 @@ async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
     throw new AppError("unsupported_media_type", "Send the body as application/json.");
   }
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    parsed = JSON.parse(text);
   } catch {
     throw new AppError("invalid_request", "The body is not valid JSON.");
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new AppError("invalid_request", "The body must be a JSON object.");
   }
+  const repeated = repeatedJsonKey(text);
+  if (repeated !== null) {
+    // JSON.parse keeps the last of two equal keys, other parsers the first: refuse either way.
+    throw new AppError("invalid_request", "A field was given more than once.");
+  }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * The first key that appears twice in one object of `text` (valid JSON), compared after
+ * unescaping (`"a"` and `"\u0061"` are the same key); null when there is none. A small scanner,
+ * since JSON.parse (and its reviver) sees only the last of equal keys.
+ */
+export function repeatedJsonKey(text: string): string | null {
+  // One frame per open object (its keys) or array (null).
+  const frames: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      const frame = frames.at(-1);
+      if (expectKey && frame) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (frame.has(key)) return key;
+        frame.add(key);
+      }
+      expectKey = false;
+      i = end;
+    } else if (c === "{") {
+      frames.push(new Set());
+      expectKey = true;
+    } else if (c === "[") {
+      frames.push(null);
+      expectKey = false;
+    } else if (c === "}" || c === "]") {
+      frames.pop();
+      expectKey = false;
+    } else if (c === ",") {
+      expectKey = frames.at(-1) instanceof Set;
+    }
+  }
+  return null;
 }
 
 async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
@@ -95,12 +136,13 @@ function tooLarge(): AppError {
 }
 
 /**
- * The user a request is about. The bot must name one; a signed-in user may only name themself
+ * The user a request is about. The bot (bot key or service credentials) must name one; a
+ * signed-in user may only name themself
  * (or nobody, meaning themself).
  */
 export function resolveUserId(caller: Caller, requested: string | undefined): string {
   const userId = requested === undefined ? undefined : normalizeUserId(requested);
-  if (caller.kind === "service") {
+  if (caller.kind === "service" || caller.kind === "bot") {
     if (!userId) throw new AppError("invalid_request", "user_id is required.");
     return userId;
   }
@@ -110,12 +152,21 @@ export function resolveUserId(caller: Caller, requested: string | undefined): st
   return caller.userId;
 }
 
-export function checkLoginHint(value: string | undefined): string | undefined {
+/**
+ * An optional email parameter (`login_hint`, `expected_google_email`): a plain address or
+ * nothing. Anything with spaces, controls or markup is refused, not cleaned.
+ */
+export function checkEmailParam(name: string, value: string | undefined): string | undefined {
   if (value === undefined || value === "") return undefined;
-  if (value.length > 254 || !LOGIN_HINT.test(value)) {
-    throw new AppError("invalid_request", "login_hint must be an email address.");
+  if (value.length > 254 || !EMAIL.test(value)) {
+    throw new AppError("invalid_request", `${name} must be an email address.`);
   }
   return value;
+}
+
+/** `login_hint`, checked by checkEmailParam. */
+export function checkLoginHint(value: string | undefined): string | undefined {
+  return checkEmailParam("login_hint", value);
 }
 
 /**
