@@ -27,9 +27,12 @@ async function typeCheck(file: string, code: string): Promise<void> {
   assert(out.success, `${file} does not type-check:\n${errors}`);
 }
 
-Deno.test("README: the Edge Function snippet type-checks against supabase/functions/_shared", async () => {
-  const snippet = typescriptBlocks().find((b) => b.includes("../_shared/access_token.ts"));
-  assert(snippet, "the README shows a function using getGoogleAccessToken");
+Deno.test("README: the skill snippet is one import of the front door and type-checks against it", async () => {
+  const snippet = typescriptBlocks().find((b) => b.includes("../_shared/mod.ts"));
+  assert(snippet, "the README shows a skill using the front door");
+  const imports = snippet.split("\n").filter((l) => l.startsWith("import "));
+  assert.deepEqual(imports.length, 1, "one import line");
+  assert(snippet.split("\n").length <= 40, "a short example");
   // Beside a link to the real _shared folder, so its relative imports resolve as in a deploy.
   await Deno.mkdir(`${CHECK_DIR}/example-function`, { recursive: true });
   await Deno.remove(`${CHECK_DIR}/_shared`).catch(() => {});
