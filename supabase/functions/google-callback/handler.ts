@@ -14,6 +14,8 @@ import { importStateKey, type StateKey, verifyState } from "../_shared/oauth_sta
 import { consumeFlow } from "../_shared/pending_flows.ts";
 import type { AdminClient } from "../_shared/supabase_admin.ts";
 import type { TokenStore } from "../_shared/token_store.ts";
+import { deliverSoon } from "../_shared/webhook_delivery.ts";
+import { type ConnectFailureResult, recordConnectFailure } from "../_shared/webhook_events.ts";
 
 /** What the person is told. */
 export type ConsentResult = "connected" | "denied" | "partial" | "expired" | "error";
@@ -66,6 +68,10 @@ export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Pro
       });
     }
     const outcome = await completeConsent(req.url, withKey);
+    // The bot hears of it in the background: the redirect never waits for the webhook.
+    if (outcome.userId && outcome.result !== "expired") {
+      deliverSoon({ db: deps.db, webhooks: deps.config.webhooks }, outcome.userId);
+    }
     // One line per callback, with nothing from the request but the (verified) user id.
     const line = `google-callback: result=${outcome.result}` +
       (outcome.reason ? ` code=${outcome.reason}` : "") +
@@ -130,8 +136,23 @@ export async function completeConsent(
   } catch (error) {
     const app = toAppError(error);
     if (app.code === "internal_error") console.error(`google-callback: ${describeForLog(app)}`);
-    return { result: resultFor(app.code), reason: app.code, ...(userId ? { userId } : {}) };
+    const result = resultFor(app.code);
+    // Only a verified state and its taken flow name a user: a stranger makes no event.
+    if (userId && result !== "expired" && result !== "connected") {
+      await recordFailure(deps, { userId, result, reason: app.code });
+    }
+    return { result, reason: app.code, ...(userId ? { userId } : {}) };
   }
+}
+
+/** Queues connect_failed; a database failure here must not change what the person sees. */
+async function recordFailure(
+  deps: CallbackDeps,
+  failure: { userId: string; result: ConnectFailureResult; reason: string },
+): Promise<void> {
+  await recordConnectFailure(deps.db, failure, deps.config.webhooks).catch((error) => {
+    console.error(`google-callback: connect_failed not queued: ${describeForLog(error)}`);
+  });
 }
 
 function resultFor(code: ErrorCode): ConsentResult {
