@@ -54,7 +54,13 @@ export interface AccessTokenProvider {
 
 /** Builds the provider from explicit dependencies. */
 export function createAccessTokenProvider(
-  deps: { tokens: TokenStore; lease: RefreshLease; google: GoogleOAuth },
+  deps: {
+    tokens: TokenStore;
+    lease: RefreshLease;
+    google: GoogleOAuth;
+    /** After a dead grant was deleted (its lifecycle events are queued): e.g. deliver them. */
+    onGrantDeleted?: (userId: string) => void;
+  },
   options: AccessTokenOptions = {},
 ): AccessTokenProvider {
   const marginMs = options.marginMs ?? 60_000;
@@ -83,13 +89,14 @@ export function createAccessTokenProvider(
     }
     if (row.refreshTokenExpiresAt && row.refreshTokenExpiresAt.getTime() <= Date.now()) {
       // A time-limited grant has lapsed: Google would answer invalid_grant, so don't ask.
-      await deps.tokens.delete(row.userId, {
+      const deleted = await deps.tokens.delete(row.userId, {
         grantId: row.grantId,
         cause: "reconnect_required",
         reason: "google_grant_expired",
         revokedAtGoogle: false,
         needsRevocation: false,
       });
+      if (deleted) deps.onGrantDeleted?.(row.userId);
       throw new AppError("google_reconnect_required", "Calendar access has expired.");
     }
     return row;
@@ -124,13 +131,14 @@ export function createAccessTokenProvider(
       if (isAppError(error, "google_reconnect_required")) {
         // Revoked, expired, or over Google's limit: this grant is dead for good. Only this
         // grant goes: a reconnect that landed meanwhile has another grant id and stays.
-        await deps.tokens.delete(userId, {
+        const deleted = await deps.tokens.delete(userId, {
           grantId: row.grantId,
           cause: "reconnect_required",
           reason: "google_reconnect_required",
           revokedAtGoogle: false,
           needsRevocation: false,
         });
+        if (deleted) deps.onGrantDeleted?.(userId);
         console.warn(`access_token: grant for user ${userId} is no longer valid; row deleted`);
         throw error;
       }

@@ -13,6 +13,7 @@ import { createGoogleOAuth, type GoogleOAuth } from "./google_oauth.ts";
 import { createRefreshLease, type RefreshLease } from "./refresh_lease.ts";
 import { type AdminClient, adminClientFor } from "./supabase_admin.ts";
 import { createTokenStore, type TokenStore } from "./token_store.ts";
+import { deliverSoon } from "./webhook_delivery.ts";
 
 /** Everything a skill or a function may need, wired once. */
 export interface Core {
@@ -36,7 +37,13 @@ export function createCore(config: Config): Core {
     maxWaitMs: Math.min(1000, Math.floor(config.httpTimeoutMs / 2)),
   });
   const accessTokens = createAccessTokenProvider(
-    { tokens, lease, google },
+    {
+      tokens,
+      lease,
+      google,
+      // reconnect_required and disconnected were queued with the delete: first attempt now.
+      onGrantDeleted: (userId) => deliverSoon({ db, webhooks: config.webhooks }, userId),
+    },
     { timeoutMs: config.httpTimeoutMs },
   );
   return {

@@ -9,13 +9,20 @@ import type { GoogleOAuth } from "../_shared/google_oauth.ts";
 import { errorResponse, jsonResponse } from "../_shared/http.ts";
 import { readUserRequest } from "../_shared/request_input.ts";
 import type { TokenStore } from "../_shared/token_store.ts";
+import { deliverSoon, type WebhookDeliveryDeps } from "../_shared/webhook_delivery.ts";
 
 /** The methods google-disconnect answers. */
 export const DISCONNECT_METHODS = ["POST"] as const;
 
 /** The google-disconnect handler over `deps`. */
 export function createDisconnectHandler(
-  deps: { callers: CallerVerifier; tokens: TokenStore; google: GoogleOAuth },
+  deps: {
+    callers: CallerVerifier;
+    tokens: TokenStore;
+    google: GoogleOAuth;
+    /** Where lifecycle events go; the disconnected event's first attempt starts at once. */
+    webhooks?: WebhookDeliveryDeps;
+  },
 ): (req: Request) => Promise<Response> {
   return async (req) => {
     try {
@@ -40,6 +47,8 @@ export function createDisconnectHandler(
         revokedAtGoogle: revoked,
         needsRevocation: !revoked,
       });
+      // The trigger wrote `disconnected` with the delete; the bot hears of it in the background.
+      if (deleted && deps.webhooks) deliverSoon(deps.webhooks, userId);
       return jsonResponse(200, {
         user_id: userId,
         was_connected: deleted,
