@@ -1,0 +1,354 @@
+/**
+ * google-maintenance, task by task, on a private stack (outbound calls time out after 1 s,
+ * webhooks on so events are queued): who may call it, keep-alive and its outcomes, time-limited
+ * grants (expiring once, expired without Google), the revocation queue from every delete path,
+ * housekeeping, the Google-call budget, and a misconfigured OAuth client.
+ */
+
+import assert from "node:assert/strict";
+import { lazyPrivateStack } from "./support/private_stack.ts";
+import {
+  connectedUser,
+  connectedUsers,
+  eventData,
+  eventTypes,
+  grantState,
+  liveRefreshTokens,
+  maintenanceVariant,
+  makeDue,
+  makeRevocationsDue,
+  queuedRevocations,
+  refreshesAtGoogle,
+  runPass,
+} from "./support/maintenance.ts";
+
+const BOT_API_KEY = "c1f0e3a9b7d54e2f8a6b0c9d1e7f3a5b";
+const privateStack = lazyPrivateStack("maintenance-pass", {
+  functionEnv: {
+    HTTP_TIMEOUT_MS: "1000",
+    BOT_API_KEYS: BOT_API_KEY,
+    BOT_WEBHOOK_URL: "http://127.0.0.1:9/webhook",
+    BOT_WEBHOOK_SECRET: "whsec_" +
+      btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
+  },
+});
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test({
+  name: "google-maintenance takes POST with the service key only",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const url = `${s.info.functions_url}/google-maintenance`;
+    const user = await s.createUser("caller");
+    const answers: Record<string, number> = {};
+    const call = async (name: string, init: RequestInit) => {
+      const res = await fetch(url, init);
+      await res.body?.cancel();
+      answers[name] = res.status;
+    };
+    await call("no credentials", { method: "POST" });
+    await call("a user's token", {
+      method: "POST",
+      headers: { authorization: `Bearer ${await s.userToken(user.id)}` },
+    });
+    await call("a bot API key", {
+      method: "POST",
+      headers: { authorization: `Bearer ${BOT_API_KEY}` },
+    });
+    await call("the anon key", {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.info.anon_key}` },
+    });
+    await call("GET with the service key", {
+      headers: { authorization: `Bearer ${s.info.service_role_key}` },
+    });
+    assert.deepEqual(answers, {
+      "no credentials": 401,
+      "a user's token": 401,
+      "a bot API key": 401,
+      "the anon key": 401,
+      "GET with the service key": 405,
+    });
+    const { status, report } = await runPass(s);
+    assert.equal(status, 200);
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.errors, []);
+    assert.equal(report.google_calls.budget, 200, "the default budget");
+    assert.equal(typeof report.database.ms, "number");
+    assert.ok("oldest_refresh_token_used_at" in report.due, "what is due next");
+    assert.equal(report.keys.current, "local-1");
+  },
+});
+
+Deno.test({
+  name: "keep-alive refreshes only grants unused for KEEPALIVE_DAYS, once, under the lease",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const [due, fresh] = await connectedUsers(s, "keepalive", 2);
+    await makeDue(s, [due!.user.id], 31);
+    await makeDue(s, [fresh!.user.id], 29);
+    const before = {
+      due: await grantState(s, due!.user.id),
+      fresh: await grantState(s, fresh!.user.id),
+    };
+    const refreshes = await refreshesAtGoogle(s);
+
+    const { status, report } = await runPass(s);
+    assert.equal(status, 200);
+    assert.equal(report.tasks.keepalive.refreshed, 1);
+    assert.equal(report.google_calls.used, 1);
+    assert.equal(await refreshesAtGoogle(s) - refreshes, 1, "one refresh at Google");
+    assert.notEqual(await grantState(s, due!.user.id), before.due, "the due grant was refreshed");
+    assert.equal(await grantState(s, fresh!.user.id), before.fresh, "the fresh one untouched");
+    const [usedAgo, lease] = (await s.sql(
+      `select extract(epoch from now() - refresh_token_used_at)::int || ' ' ||
+              coalesce(refresh_lease_id::text, 'none')
+         from public.google_calendar_tokens where user_id = :'id'`,
+      { id: due!.user.id },
+    ))[0]!.split(" ");
+    assert.ok(Number(usedAgo) < 60, "refresh_token_used_at is now");
+    assert.equal(lease, "none", "the lease was let go");
+    const row = await s.decryptedRow(due!.user.id);
+    assert.ok(row, "still decrypts");
+
+    const again = await runPass(s);
+    assert.equal(again.report.tasks.keepalive.claimed, 0, "nothing is due any more");
+  },
+});
+
+Deno.test({
+  name: "keep-alive on a grant Google dropped deletes it with reconnect_required and disconnected",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user, google } = await connectedUser(s, "dropped");
+    await s.emulatorControl("accounts/revoke", { email: google });
+    await makeDue(s, [user.id]);
+    const { report } = await runPass(s);
+    assert.equal(report.tasks.keepalive.reconnect_required, 1);
+    assert.equal(await s.tokenRow(user.id), null, "the row went");
+    assert.deepEqual((await eventTypes(s, user.id)).slice(-2), [
+      "google_calendar.reconnect_required",
+      "google_calendar.disconnected",
+    ]);
+    assert.equal(
+      (await eventData(s, user.id, "google_calendar.reconnect_required"))?.reason,
+      "google_reconnect_required",
+    );
+    assert.equal(await queuedRevocations(s, user.id), 0, "nothing left to revoke");
+  },
+});
+
+Deno.test({
+  name: "a time-limited grant: expiring is emitted once, then the lapsed grant goes without Google",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user } = await connectedUser(s, "timelimited");
+    await s.sql(
+      `update public.google_calendar_tokens set refresh_token_expires_at = now() + interval '47 hours'
+        where user_id = :'id'`,
+      { id: user.id },
+    );
+    const first = await runPass(s);
+    assert.equal(first.report.tasks.expiring.notified, 1);
+    const second = await runPass(s);
+    assert.equal(second.report.tasks.expiring.notified, 0, "once per grant");
+    const expiring = (await eventTypes(s, user.id)).filter((t) => t === "google_calendar.expiring");
+    assert.equal(expiring.length, 1);
+    assert.ok((await eventData(s, user.id, "google_calendar.expiring"))?.refresh_token_expires_at);
+
+    await s.sql(
+      `update public.google_calendar_tokens set refresh_token_expires_at = now() - interval '1 minute'
+        where user_id = :'id'`,
+      { id: user.id },
+    );
+    const calls = (await s.stats()).tokenGrants.refresh_token;
+    const { report } = await runPass(s);
+    assert.equal(report.tasks.expired.deleted, 1);
+    assert.equal(report.google_calls.used, 0, "no Google call for a lapsed grant");
+    assert.deepEqual((await s.stats()).tokenGrants.refresh_token, calls);
+    assert.equal(await s.tokenRow(user.id), null);
+    assert.equal(
+      (await eventData(s, user.id, "google_calendar.reconnect_required"))?.reason,
+      "google_grant_expired",
+    );
+    assert.equal(await queuedRevocations(s, user.id), 0, "a lapsed grant needs no revoke");
+  },
+});
+
+Deno.test({
+  name: "a disconnect whose revoke failed is revoked by a later pass",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user, google } = await connectedUser(s, "revokefail");
+    await s.fault("revoke", "500");
+    const { status, body } = await s.callJson("google-disconnect", { body: { user_id: user.id } });
+    assert.equal(status, 200);
+    assert.equal(body.revoked_at_google, false);
+    assert.equal(await queuedRevocations(s, user.id), 1, "queued");
+    assert.equal(await liveRefreshTokens(s, google), 1, "still live at Google");
+    const [plain] = await s.sql(
+      `select count(*) from public.google_calendar_revocations
+        where user_id = :'id' and refresh_token like '1//%'`,
+      { id: user.id },
+    );
+    assert.equal(plain, "0", "never plaintext in the queue");
+
+    const { report } = await runPass(s);
+    assert.equal(report.tasks.revocations.revoked, 1);
+    assert.equal(await queuedRevocations(s, user.id), 0, "settled");
+    assert.equal(await liveRefreshTokens(s, google), 0, "revoked at Google");
+  },
+});
+
+Deno.test({
+  name: "a revoke that fails during a pass stays queued with backoff and succeeds later",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user, google } = await connectedUser(s, "revokeretry");
+    await s.sql(`delete from public.google_calendar_tokens where user_id = :'id'`, { id: user.id });
+    assert.equal(await queuedRevocations(s, user.id), 1, "manual SQL delete queues");
+    await s.fault("revoke", "timeout", { delayMs: 5000 });
+    const first = await runPass(s);
+    assert.equal(first.report.tasks.revocations.retried, 1);
+    const [later] = await s.sql(
+      `select (next_attempt_at > now())::text || ' ' || attempts || ' ' || coalesce(last_error, '')
+         from public.google_calendar_revocations where user_id = :'id'`,
+      { id: user.id },
+    );
+    assert.equal(later, "true 1 google_unavailable", "backed off");
+    const skipped = await runPass(s);
+    assert.equal(skipped.report.tasks.revocations.claimed, 0, "not due during its backoff");
+    await makeRevocationsDue(s);
+    const { report } = await runPass(s);
+    assert.equal(report.tasks.revocations.revoked, 1);
+    assert.equal(await queuedRevocations(s, user.id), 0);
+    assert.equal(await liveRefreshTokens(s, google), 0);
+  },
+});
+
+Deno.test({
+  name: "deleting the user from auth.users queues the grant, and a pass revokes it",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user, google } = await connectedUser(s, "userdeleted");
+    await s.sql(`delete from auth.users where id = :'id'`, { id: user.id });
+    assert.equal(await queuedRevocations(s, user.id), 1);
+    assert.equal(
+      (await eventData(s, user.id, "google_calendar.disconnected"))?.cause,
+      "user_deleted",
+    );
+    const { report } = await runPass(s);
+    assert.equal(report.tasks.revocations.revoked, 1);
+    assert.equal(await liveRefreshTokens(s, google), 0);
+    assert.equal(await queuedRevocations(s, user.id), 0);
+  },
+});
+
+Deno.test({
+  name: "a queued token Google already forgot is settled as already invalid",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user, google } = await connectedUser(s, "forgotten");
+    await s.emulatorControl("accounts/revoke", { email: google });
+    await s.sql(`delete from public.google_calendar_tokens where user_id = :'id'`, { id: user.id });
+    const { report } = await runPass(s);
+    assert.equal(report.tasks.revocations.already_invalid, 1);
+    assert.equal(await queuedRevocations(s, user.id), 0);
+  },
+});
+
+Deno.test({
+  name: "housekeeping purges expired pending flows and old delivered events",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const user = await s.createUser("housekeeping");
+    await s.connectUrl(user.id);
+    await s.sql(
+      `update public.google_oauth_pending_flows set expires_at = now() - interval '1 minute'
+        where user_id = :'id'`,
+      { id: user.id },
+    );
+    await s.sql(
+      `insert into public.google_calendar_webhook_events (user_id, type, payload, created_at,
+         delivered_at)
+       values (:'id', 'google_calendar.disconnected', '{}'::jsonb, now() - interval '9 days',
+         now() - interval '8 days')`,
+      { id: user.id },
+    );
+    const { report } = await runPass(s);
+    assert.ok(report.tasks.housekeeping.flows_purged >= 1);
+    assert.ok(report.tasks.housekeeping.webhooks_purged >= 1);
+    assert.equal(await s.pendingFlowCount(user.id), 0);
+    assert.deepEqual(await eventTypes(s, user.id), []);
+  },
+});
+
+Deno.test({
+  name: "a pass makes no more Google calls than MAINTENANCE_GOOGLE_CALL_BUDGET; the rest waits",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const users = await connectedUsers(s, "budget", 5);
+    const variant = await maintenanceVariant(s, { MAINTENANCE_GOOGLE_CALL_BUDGET: "3" }, "budget");
+    try {
+      await makeDue(s, users.map((u) => u.user.id));
+      const refreshes = await refreshesAtGoogle(s);
+      const first = await variant.pass();
+      assert.equal(first.report.google_calls.used, 3);
+      assert.equal(first.report.tasks.keepalive.refreshed, 3);
+      assert.ok(first.report.stopped_early.includes("keepalive: google call budget"));
+      const second = await variant.pass();
+      assert.equal(second.report.tasks.keepalive.refreshed, 2, "the rest in the next pass");
+      assert.equal(await refreshesAtGoogle(s) - refreshes, 5, "each grant refreshed once");
+    } finally {
+      await variant.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a misconfigured OAuth client stops keep-alive for the pass, deletes nothing, logs an error",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const users = await connectedUsers(s, "misconfigured", 3);
+    const ids = users.map((u) => u.user.id);
+    const variant = await maintenanceVariant(
+      s,
+      { GOOGLE_CLIENT_SECRET: "not-the-secret-" + crypto.randomUUID() },
+      "misconfigured",
+    );
+    try {
+      await makeDue(s, ids);
+      const states = await Promise.all(ids.map((id) => grantState(s, id)));
+      const { report } = await variant.pass();
+      assert.ok(report.client_misconfigured >= 1);
+      assert.equal(report.tasks.keepalive.stopped, "google_client_misconfigured");
+      assert.equal(report.tasks.keepalive.refreshed, 0);
+      assert.ok(report.google_calls.used < ids.length + 1);
+      assert.deepEqual(await Promise.all(ids.map((id) => grantState(s, id))), states, "untouched");
+      assert.match(await variant.logs(), /google_client_misconfigured/);
+      // The right client picks them up.
+      const fixed = await runPass(s);
+      assert.equal(fixed.report.tasks.keepalive.refreshed, ids.length);
+    } finally {
+      await variant.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "maintenance pass suite: stop the stack",
+  ...opts,
+  fn: () => privateStack.stop(),
+});
