@@ -14,13 +14,12 @@ import { beginFlow } from "../supabase/functions/_shared/pending_flows.ts";
 import { createCore as createServices } from "../supabase/functions/_shared/core.ts";
 import assert from "node:assert/strict";
 import {
-  checkFunctionLogs,
   lazyPrivateStack,
   type PrivateStack,
   type TestUser,
   waitUntil,
 } from "./support/private_stack.ts";
-import { recordFigures } from "./support/resilience_report.ts";
+import { closeSuite } from "./support/resilience_report.ts";
 
 const TIMEOUT_MS = 1000;
 const privateStack = lazyPrivateStack("faults", {
@@ -639,27 +638,22 @@ Deno.test({
 Deno.test({
   name: "faults: no state, code, token or secret in any function's output; figures recorded",
   ...opts,
-  async fn() {
-    try {
-      const s = await privateStack.get();
-      assert.deepEqual(
-        await checkFunctionLogs(s, seen, figures),
-        [],
-        "values found in function logs",
-      );
-    } finally {
-      figures.faults_injected = injected.length;
-      figures.faults_survived = injected.filter((f) => f.survived).length;
-      figures.faults_not_survived = injected.filter((f) => !f.survived).map((f) => f.name);
-      figures.refreshes = refreshes;
-      if (figures.rows_lost === undefined) figures.rows_lost = expected.size; // never checked
-      await recordFigures("faults", figures);
-      await privateStack.stop();
-    }
-    // The figures the suite promises, checked here so that no other file has to run after this one.
-    assert.equal(figures.rows_lost, 0, "rows lost");
-    assert.equal(figures.log_leaks, 0, "secrets in function logs");
-    assert.ok(Number(figures.faults_injected) > 0, "faults were injected");
-    assert.equal(figures.faults_survived, figures.faults_injected, "every fault survived");
-  },
+  fn: () =>
+    closeSuite("faults", privateStack, {
+      seen,
+      figures,
+      complete(f) {
+        f.faults_injected = injected.length;
+        f.faults_survived = injected.filter((i) => i.survived).length;
+        f.faults_not_survived = injected.filter((i) => !i.survived).map((i) => i.name);
+        f.refreshes = refreshes;
+        if (f.rows_lost === undefined) f.rows_lost = expected.size; // never checked
+      },
+      // What the suite promises, checked here so that no other file has to run after this one.
+      check(f) {
+        assert.equal(f.rows_lost, 0, "rows lost");
+        assert.ok(Number(f.faults_injected) > 0, "faults were injected");
+        assert.equal(f.faults_survived, f.faults_injected, "every fault survived");
+      },
+    }),
 });

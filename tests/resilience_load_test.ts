@@ -6,13 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  checkFunctionLogs,
-  lazyPrivateStack,
-  type PrivateStack,
-  type TestUser,
-} from "./support/private_stack.ts";
-import { recordFigures } from "./support/resilience_report.ts";
+import { lazyPrivateStack, type PrivateStack, type TestUser } from "./support/private_stack.ts";
+import { closeSuite } from "./support/resilience_report.ts";
 import { pool } from "../local/pool.ts";
 import { summarize } from "../local/stats.ts";
 import { DENO } from "../local/stack/tools.ts";
@@ -225,25 +220,20 @@ Deno.test({
 Deno.test({
   name: "load: no state, code or token appears in any function's output; figures recorded",
   ...opts,
-  async fn() {
-    try {
-      const s = await privateStack.get();
-      assert.deepEqual(
-        await checkFunctionLogs(s, seen, figures),
-        [],
-        "values found in function logs",
-      );
-    } finally {
-      // A flow that never completed is a failure, counted above; a row is lost when a flow
-      // completed and its row is then missing or wrong (verifyRows), or when nothing was checked.
-      if (figures.rows_lost === undefined) figures.rows_lost = FLOWS;
-      await recordFigures("load", figures);
-      await privateStack.stop();
-    }
-    // The figures the suite promises, checked here so that no other file has to run after this one.
-    assert.equal(figures.rows_lost, 0, "rows lost");
-    assert.equal(figures.log_leaks, 0, "secrets in function logs");
-    assert.ok(Number(figures.flows_completed) >= 300, "at least 300 flows");
-    assert.equal(figures.flows_completed, figures.flows_attempted, "every flow completed");
-  },
+  fn: () =>
+    closeSuite("load", privateStack, {
+      seen,
+      figures,
+      complete(f) {
+        // A flow that never completed is a failure, counted above; a row is lost when a flow
+        // completed and its row is then missing or wrong (verifyRows), or when nothing was checked.
+        if (f.rows_lost === undefined) f.rows_lost = FLOWS;
+      },
+      // What the suite promises, checked here so that no other file has to run after this one.
+      check(f) {
+        assert.equal(f.rows_lost, 0, "rows lost");
+        assert.ok(Number(f.flows_completed) >= 300, "at least 300 flows");
+        assert.equal(f.flows_completed, f.flows_attempted, "every flow completed");
+      },
+    }),
 });

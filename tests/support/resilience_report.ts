@@ -5,10 +5,16 @@
  * in which Deno runs the files.
  */
 
+import assert from "node:assert/strict";
+import { checkFunctionLogs, type PrivateStack } from "./private_stack.ts";
+
 export const REPORT_FILE = ".local/resilience-report.json";
 
 /** The suites that write a section: tests/resilience_<suite>_test.ts. */
 export const SUITES = ["load", "faults", "hostile"] as const;
+
+/** One resilience suite's name. */
+export type Suite = typeof SUITES[number];
 
 export interface Report {
   sections: Record<string, Section>;
@@ -49,6 +55,35 @@ export async function recordFigures(name: string, figures: Record<string, unknow
   report.sections[name] = { pid: Deno.pid, at: new Date().toISOString(), figures };
   await Deno.writeTextFile(REPORT_FILE, JSON.stringify(report, null, 2) + "\n");
   if (SUITES.every((suite) => report.sections[suite])) printSummary(report);
+}
+
+/**
+ * The last test of a resilience file: no value in `seen` (nor any stack secret) appears in any
+ * function's output; then, pass or fail, `complete` fills in the figures, they are recorded and
+ * the stack is stopped; last, the log check's figure and `check`'s assertions on the figures.
+ */
+export async function closeSuite(
+  suite: Suite,
+  privateStack: { get(): Promise<PrivateStack>; stop(): Promise<void> },
+  options: {
+    seen: Map<string, string>;
+    figures: Record<string, unknown>;
+    complete?: (figures: Record<string, unknown>) => void;
+    check: (figures: Record<string, unknown>) => void;
+  },
+): Promise<void> {
+  const { seen, figures } = options;
+  try {
+    const s = await privateStack.get();
+    const leaks = await checkFunctionLogs(s, seen, figures);
+    assert.deepEqual(leaks, [], "values found in function logs");
+  } finally {
+    options.complete?.(figures);
+    await recordFigures(suite, figures);
+    await privateStack.stop();
+  }
+  assert.equal(figures.log_leaks, 0, "secrets in function logs");
+  options.check(figures);
 }
 
 function printSummary(report: Report): void {
