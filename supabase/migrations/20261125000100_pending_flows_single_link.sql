@@ -34,16 +34,18 @@ begin
   perform pg_advisory_xact_lock(hashtextextended('google_oauth_begin_flow:' || p_user_id::text, 0));
 
   -- Only the newest link works.
+  -- plan-checked
   delete from public.google_oauth_pending_flows f where f.user_id = p_user_id;
 
   -- Bounded, so a backlog never lengthens a user's request; maintenance purges the rest.
+  -- plan-checked
   delete from public.google_oauth_pending_flows f
-  where f.jti in (
+  where f.jti = any (array(
     select p.jti from public.google_oauth_pending_flows p
     where p.expires_at <= now()
     order by p.expires_at
     limit 20
-  );
+  ));
 
   insert into public.google_oauth_pending_flows (jti, user_id, code_verifier, expires_at, expected_google_email)
   values (p_jti, p_user_id, p_code_verifier, p_expires_at, p_expected_google_email);

@@ -474,22 +474,22 @@ declare
 begin
   -- plan-checked
   delete from public.google_calendar_webhook_events e
-  where e.id in (
+  where e.id = any (array(
     select d.id from public.google_calendar_webhook_events d
     where d.delivered_at is not null and d.delivered_at < now() - p_retention
     order by d.delivered_at
     limit p_limit
-  );
+  ));
   get diagnostics v_delivered = row_count;
 
   -- plan-checked
   delete from public.google_calendar_webhook_events e
-  where e.id in (
+  where e.id = any (array(
     select d.id from public.google_calendar_webhook_events d
     where d.dead_at is not null and d.dead_at < now() - p_dead_retention
     order by d.dead_at
     limit p_limit
-  );
+  ));
   get diagnostics v_dead = row_count;
   return v_delivered + v_dead;
 end;

@@ -177,12 +177,14 @@ revoke execute on function public.google_maintenance_rewrap_token(uuid, uuid, te
 grant execute on function public.google_maintenance_rewrap_token(uuid, uuid, text, text, text, text)
   to service_role;
 
--- Rows per encryption key id, tokens and revocation queue. The distinct key ids come from a
--- skip scan of the key_id index (one probe per key, whatever the row count); each key's rows
--- are then counted by an index-only scan of its own index range. At 1M rows under one key that
--- count reads ~1M index entries (tens of ms); a retired key answers 0 in one probe.
-create function public.google_maintenance_key_counts()
-returns table (key_id text, tokens bigint, revocations bigint)
+-- Rows per encryption key id, tokens and revocation queue, so the operator knows when an old key
+-- can go. Keys other than p_current_key_id are counted exactly, through the key_id index (two
+-- ranges around the current key: they hold only the rows still to re-wrap, 0 once done). The
+-- current key's count is an estimate (estimated = true): the table's row estimate from the
+-- statistics minus the exact rows under other keys, because an exact count of nearly every row
+-- reads the whole table or index at 1M rows.
+create function public.google_maintenance_key_counts(p_current_key_id text)
+returns table (key_id text, tokens bigint, revocations bigint, estimated boolean)
 language plpgsql
 stable
 security invoker
@@ -191,37 +193,36 @@ as $$
 begin
   return query
   -- plan-checked
-  with recursive token_keys as (
-    (select t.key_id from public.google_calendar_tokens t
-      where t.key_id is not null order by t.key_id limit 1)
-    union all
-    select (select t.key_id from public.google_calendar_tokens t
-             where t.key_id > k.key_id order by t.key_id limit 1)
-    from token_keys k where k.key_id is not null
+  with old_tokens as (
+    select t.key_id, count(*) as n from public.google_calendar_tokens t
+    where t.key_id < p_current_key_id or t.key_id > p_current_key_id
+    group by t.key_id
   ),
-  queue_keys as (
-    (select r.key_id from public.google_calendar_revocations r
-      where r.key_id is not null order by r.key_id limit 1)
-    union all
-    select (select r.key_id from public.google_calendar_revocations r
-             where r.key_id > k.key_id order by r.key_id limit 1)
-    from queue_keys k where k.key_id is not null
+  old_queue as (
+    select r.key_id, count(*) as n from public.google_calendar_revocations r
+    where r.key_id < p_current_key_id or r.key_id > p_current_key_id
+    group by r.key_id
   ),
-  keys as (
-    select tk.key_id from token_keys tk where tk.key_id is not null
-    union
-    select qk.key_id from queue_keys qk where qk.key_id is not null
+  old as (
+    select coalesce(a.key_id, b.key_id) as key_id, coalesce(a.n, 0) as tokens, coalesce(b.n, 0) as revocations
+    from old_tokens a full join old_queue b on a.key_id = b.key_id
   )
-  select k.key_id,
-    (select count(*) from public.google_calendar_tokens t where t.key_id = k.key_id),
-    (select count(*) from public.google_calendar_revocations r where r.key_id = k.key_id)
-  from keys k
-  order by k.key_id;
+  select o.key_id, o.tokens, o.revocations, false from old o
+  union all
+  select p_current_key_id,
+    greatest((select c.reltuples::bigint from pg_catalog.pg_class c
+               where c.oid = 'public.google_calendar_tokens'::regclass)
+             - (select coalesce(sum(o.tokens), 0) from old o), 0)::bigint,
+    greatest((select c.reltuples::bigint from pg_catalog.pg_class c
+               where c.oid = 'public.google_calendar_revocations'::regclass)
+             - (select coalesce(sum(o.revocations), 0) from old o), 0)::bigint,
+    true
+  order by 4, 1;
 end;
 $$;
 
-revoke execute on function public.google_maintenance_key_counts() from public, anon, authenticated;
-grant execute on function public.google_maintenance_key_counts() to service_role;
+revoke execute on function public.google_maintenance_key_counts(text) from public, anon, authenticated;
+grant execute on function public.google_maintenance_key_counts(text) to service_role;
 
 -- Housekeeping: up to p_limit expired pending flows.
 create function public.google_maintenance_purge_flows(p_limit integer)
@@ -235,12 +236,12 @@ declare
 begin
   -- plan-checked
   delete from public.google_oauth_pending_flows f
-  where f.jti in (
+  where f.jti = any (array(
     select p.jti from public.google_oauth_pending_flows p
     where p.expires_at <= now()
     order by p.expires_at
     limit p_limit
-  );
+  ));
   get diagnostics v = row_count;
   return v;
 end;

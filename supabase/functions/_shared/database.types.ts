@@ -353,8 +353,9 @@ export type Database = {
         }[];
       };
       "google_maintenance_key_counts": {
-        Args: Record<PropertyKey, never>;
+        Args: { "p_current_key_id": string };
         Returns: {
+          "estimated": boolean;
           "key_id": string;
           "revocations": number;
           "tokens": number;

@@ -5,7 +5,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(25);
+select plan(26);
 
 create function pg_temp.jwe(p_kid text) returns text
 language sql immutable as $$
@@ -130,10 +130,21 @@ select results_eq(
 -- ---------------------------------------------------------------------------
 -- Reports and housekeeping
 -- ---------------------------------------------------------------------------
+reset role;
+insert into public.google_calendar_revocations (user_id, refresh_token, cause)
+values ('09090909-0909-4909-8909-090909090909', pg_temp.jwe('mk-old'), 'deleted'),
+       ('09090909-0909-4909-8909-090909090909', pg_temp.jwe('mk-older'), 'deleted');
+set local role service_role;
 select results_eq(
-  $$ select key_id, tokens, revocations from public.google_maintenance_key_counts() where key_id like 'mk-%' $$,
-  $$ values ('mk-new', 3::bigint, 0::bigint), ('mk-old', 2::bigint, 0::bigint) $$,
-  'key_counts reports the rows per key id.'
+  $$ select key_id, tokens, revocations from public.google_maintenance_key_counts('mk-new')
+      where not estimated and key_id like 'mk-%' $$,
+  $$ values ('mk-old', 2::bigint, 1::bigint), ('mk-older', 0::bigint, 1::bigint) $$,
+  'key_counts reports exact rows per old key id, tokens and revocation queue.'
+);
+select results_eq(
+  $$ select key_id from public.google_maintenance_key_counts('mk-new') where estimated $$,
+  $$ values ('mk-new') $$,
+  'The current key''s count is flagged as an estimate.'
 );
 select ok(
   public.google_maintenance_due() ?& array['oldest_refresh_token_used_at', 'next_expiring_at', 'next_expiry_at',
