@@ -1,15 +1,19 @@
 // Entrypoint only: wiring from the environment. The handler is ./handler.ts.
+import { callerVerifierFor } from "../_shared/caller_auth.ts";
+import { getConfig } from "../_shared/config.ts";
 import { withCors } from "../_shared/cors.ts";
-import { processCore } from "../_shared/mod.ts";
+import { createGoogleOAuth } from "../_shared/google_oauth.ts";
+import { adminClientFor } from "../_shared/supabase_admin.ts";
+import { createTokenStore } from "../_shared/token_store.ts";
 import { createDisconnectHandler, DISCONNECT_METHODS } from "./handler.ts";
 
-const { callers, tokens, google, db, config } = processCore();
+const config = getConfig();
+const db = adminClientFor(config);
 const handler = createDisconnectHandler({
-  callers,
-  tokens,
-  google,
+  callers: callerVerifierFor(config),
+  tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
+  google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
   webhooks: { db, webhooks: config.webhooks },
 });
-Deno.serve(
-  withCors(handler, { allowedOrigins: config.allowedOrigins, methods: DISCONNECT_METHODS }),
-);
+const cors = { allowedOrigins: config.allowedOrigins, methods: DISCONNECT_METHODS };
+Deno.serve(withCors(handler, cors));
