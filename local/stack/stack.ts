@@ -21,6 +21,7 @@ import { clusterDataDir, databaseUrl, psql, removeClusterOf, startPostgres } fro
 import { startPostgrest } from "./postgrest.ts";
 import { type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
 import { onPort, PortInUseError, portOwner } from "./ports.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "./webhook_receiver.ts";
 import { DENO, SUPABASE_CLI, supabaseCliEnv } from "./tools.ts";
 import {
   httpReady,
@@ -60,6 +61,8 @@ export interface StackInfo {
   /** The environment every function gets, as `supabase secrets set` plus Supabase's own. */
   function_env: Record<string, string>;
   functions: Record<string, { port: number; log_file: string }>;
+  /** The stack's own webhook receiver (BOT_WEBHOOK_URL), when the .env names no other. */
+  webhook_receiver_url?: string;
 }
 
 /** A process of the stack that tests may stop and start again (fault injection). */
@@ -112,10 +115,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const lock = await acquireStackLock(dir);
   const group = new ProcessGroup();
   let gateway: Deno.HttpServer | null = null;
+  let webhookReceiver: WebhookReceiver | null = null;
   let pidsWritten = Promise.resolve();
   const stopAll = async () => {
     await group.stopAll();
     await gateway?.shutdown().catch(() => {});
+    await webhookReceiver?.stop().catch(() => {});
+    webhookReceiver = null;
     gateway = null;
     await pidsWritten;
     await Deno.remove(`${dir}/pids.json`).catch(() => {});
@@ -206,7 +212,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const anonKey = await apiKey(secrets, "anon");
     const serviceRoleKey = await apiKey(secrets, "service_role");
+    // Lifecycle webhooks go to a receiver that verifies and prints them, unless the .env (or
+    // the caller) names the bot's own URL.
+    if (
+      !options.envFile?.env.BOT_WEBHOOK_URL && options.functionEnv?.BOT_WEBHOOK_URL === undefined
+    ) {
+      webhookReceiver = startWebhookReceiver({ log });
+    }
     const generatedEnv: Record<string, string> = {
+      ...(webhookReceiver
+        ? { BOT_WEBHOOK_URL: webhookReceiver.url, BOT_WEBHOOK_SECRET: webhookReceiver.secret }
+        : {}),
       SUPABASE_URL: apiUrl,
       SUPABASE_ANON_KEY: anonKey,
       SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
@@ -265,6 +281,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       db_data_dir: dataDir,
       pid: Deno.pid,
       function_env: functionEnv,
+      ...(webhookReceiver ? { webhook_receiver_url: webhookReceiver.url } : {}),
       functions: Object.fromEntries(
         [...functions].map(([name, f]) => [name, { port: f.port, log_file: f.logFile }]),
       ),

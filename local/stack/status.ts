@@ -12,6 +12,7 @@ export function statusRows(info: StackInfo, envNote = ""): [string, string][] {
     ["DB URL", info.db_url],
     ["Google emulator", info.google_emulator_url],
     ["Google", googleTarget(info, envNote)],
+    ["Webhooks", webhookTarget(info)],
     ["Redirect URI", info.google_redirect_uri],
     ["anon key", info.anon_key],
     ["service_role key", info.service_role_key],
@@ -37,4 +38,13 @@ function googleTarget(info: StackInfo, envNote: string): string {
   // Only a client named in the .env file leads here (see mergeFunctionEnv).
   const where = env.GOOGLE_OAUTH_BASE_URL ?? "Google";
   return `${where} with client ${env.GOOGLE_CLIENT_ID}${envNote}; register the Redirect URI there`;
+}
+
+function webhookTarget(info: StackInfo): string {
+  const url = info.function_env.BOT_WEBHOOK_URL;
+  if (!url) return "off (no BOT_WEBHOOK_URL)";
+  if (url === info.webhook_receiver_url) {
+    return `${url}: the stack's receiver prints each event here`;
+  }
+  return `${url} (from the .env file)`;
 }
