@@ -182,8 +182,9 @@ grant execute on function public.google_maintenance_rewrap_token(uuid, uuid, tex
 -- ranges around the current key: they hold only the rows still to re-wrap, 0 once done). The
 -- current key's count is an estimate (estimated = true): the table's row estimate from the
 -- statistics minus the exact rows under other keys, because an exact count of nearly every row
--- reads the whole table or index at 1M rows.
-create function public.google_maintenance_key_counts(p_current_key_id text)
+-- reads the whole table or index at 1M rows. Without p_current_key_id every key is counted
+-- exactly, which reads every row (a slow path for an operator's ad hoc look, not for a pass).
+create function public.google_maintenance_key_counts(p_current_key_id text default null)
 returns table (key_id text, tokens bigint, revocations bigint, estimated boolean)
 language plpgsql
 stable
@@ -191,6 +192,22 @@ security invoker
 set search_path = ''
 as $$
 begin
+  if p_current_key_id is null then
+    return query
+    with all_tokens as (
+      select t.key_id, count(*) as n from public.google_calendar_tokens t
+      where t.key_id is not null group by t.key_id
+    ),
+    all_queue as (
+      select r.key_id, count(*) as n from public.google_calendar_revocations r
+      where r.key_id is not null group by r.key_id
+    )
+    select coalesce(a.key_id, b.key_id), coalesce(a.n, 0), coalesce(b.n, 0), false
+    from all_tokens a full join all_queue b on a.key_id = b.key_id
+    order by 1;
+    return;
+  end if;
+
   return query
   -- plan-checked
   with old_tokens as (

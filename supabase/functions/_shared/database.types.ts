@@ -353,7 +353,7 @@ export type Database = {
         }[];
       };
       "google_maintenance_key_counts": {
-        Args: { "p_current_key_id": string };
+        Args: { "p_current_key_id"?: string };
         Returns: {
           "estimated": boolean;
           "key_id": string;

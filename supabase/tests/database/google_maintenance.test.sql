@@ -5,7 +5,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(26);
+select plan(27);
 
 create function pg_temp.jwe(p_kid text) returns text
 language sql immutable as $$
@@ -145,6 +145,11 @@ select results_eq(
   $$ select key_id from public.google_maintenance_key_counts('mk-new') where estimated $$,
   $$ values ('mk-new') $$,
   'The current key''s count is flagged as an estimate.'
+);
+select results_eq(
+  $$ select key_id, tokens, revocations, estimated from public.google_maintenance_key_counts() where key_id like 'mk-%' $$,
+  $$ values ('mk-new', 3::bigint, 0::bigint, false), ('mk-old', 2::bigint, 1::bigint, false), ('mk-older', 0::bigint, 1::bigint, false) $$,
+  'Without the current key id every key is counted exactly.'
 );
 select ok(
   public.google_maintenance_due() ?& array['oldest_refresh_token_used_at', 'next_expiring_at', 'next_expiry_at',
