@@ -24,12 +24,10 @@ export interface BenchContext {
   plan: Plan;
   /** supabase/functions, or the modified copy given with --functions-dir. */
   functionsDir: string;
-  /** --storm-poll-ms: another lease poll interval for the storm workers. */
-  stormPollMs?: string;
   /** --memory-only: the function names the memory phase measures. */
   memoryOnly?: string[];
-  /** A connected user with a valid token, made before the phases run. */
-  tokenUser: string;
+  /** A connected user with a valid token, made on first use and shared by the phases. */
+  connectedUser(): Promise<string>;
   /** Callback links used once: the callback phase leaves its links here for the memory phase. */
   usedCallbackUrls: string[];
 }

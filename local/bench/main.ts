@@ -8,7 +8,6 @@
  *   --quick                 fewer runs and shorter phases, for a smoke check
  *   --only=<phase>,…        only these phases (connect, callback, access_token, storm, cold, memory)
  *   --functions-dir=DIR     a modified copy of supabase/functions for cold and memory
- *   --storm-poll-ms=N       the storm with another lease poll interval
  *   --memory-requests=N     stretch the memory curve
  *   --memory-only=<names>   the memory phase for some functions only
  * Runs with --only or --functions-dir write results-partial.json and results-partial.md.
@@ -53,22 +52,22 @@ const stack = await startStack({
 let exitCode = 0;
 try {
   const key = stack.info.service_role_key;
+  let connected: Promise<string> | undefined;
   const ctx: BenchContext = {
     stack,
     serviceHeaders: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     restHeaders: { apikey: key, authorization: `Bearer ${key}` },
     plan,
     functionsDir,
-    tokenUser: "",
+    connectedUser: () =>
+      connected ??= createUsers(ctx, 1, "bench-token").then(async ([id]) => {
+        await connectFully(ctx, id!);
+        return id!;
+      }),
     usedCallbackUrls: [],
   };
-  const stormPollMs = flag("storm-poll-ms");
-  if (stormPollMs) ctx.stormPollMs = stormPollMs;
   const memoryOnly = flag("memory-only");
   if (memoryOnly) ctx.memoryOnly = memoryOnly.split(",");
-  const [tokenUser] = await createUsers(ctx, 1, "bench-token");
-  ctx.tokenUser = tokenUser!;
-  await connectFully(ctx, ctx.tokenUser);
 
   const sections: Record<string, unknown> = {};
   const rows: TableRow[] = [];

@@ -22,7 +22,7 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
   const { runs: runCount, calls } = ctx.plan.accessToken;
   const runs = await runWorker<WorkerRun[]>("local/bench/access_token_worker.ts", [
     `${ctx.stack.info.stack_dir}/stack.json`,
-    ctx.tokenUser,
+    await ctx.connectedUser(),
     String(runCount),
     String(calls),
   ]);

@@ -33,14 +33,14 @@ function jobsFor(
   ctx: BenchContext,
   fn: string,
   base: string,
-  idleUsers: string[],
+  users: { idle: string[]; connected: string },
 ): Step[][] {
   const service = ctx.serviceHeaders;
   switch (fn) {
     case "google-connect":
     case "bench-baseline-insert":
     case "google-disconnect":
-      return idleUsers.map((id) => [{
+      return users.idle.map((id) => [{
         url: base,
         method: "POST",
         headers: service,
@@ -58,7 +58,7 @@ function jobsFor(
       return [[{ url: base, expect: [200] }]];
     default:
       return [[{
-        url: `${base}?user_id=${ctx.tokenUser}`,
+        url: `${base}?user_id=${users.connected}`,
         headers: { authorization: service.authorization! },
         expect: [200],
       }]];
@@ -68,7 +68,8 @@ function jobsFor(
 /** Loads each function in a fresh process and samples its RSS along the way. */
 export async function run(ctx: BenchContext): Promise<PhaseResult> {
   const plan = ctx.plan.memory;
-  const idleUsers = await createUsers(ctx, plan.users, "bench-memory");
+  const idle = await createUsers(ctx, plan.users, "bench-memory");
+  const connected = await ctx.connectedUser();
   if (ctx.usedCallbackUrls.length === 0) {
     // Without the callback phase: links used once now, so that every replay is "expired".
     const users = await createUsers(ctx, 64, "bench-replay");
@@ -83,7 +84,7 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
   for (const [fn, entry] of targets) {
     const port = freePort();
     const base = `http://127.0.0.1:${port}/functions/v1/${fn}`;
-    const jobs = jobsFor(ctx, fn, base, idleUsers);
+    const jobs = jobsFor(ctx, fn, base, { idle, connected });
     const t0 = performance.now();
     const child = spawnFunction(ctx, entry, port);
     try {

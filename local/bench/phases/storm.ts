@@ -61,6 +61,7 @@ async function bareRefresh(ctx: BenchContext) {
 /** Expires a connected user's token, storms it from several processes, counts the grants. */
 export async function run(ctx: BenchContext): Promise<PhaseResult> {
   const info = ctx.stack.info;
+  const warmUser = await ctx.connectedUser();
   const [userId] = await createUsers(ctx, 1, "bench-storm");
   await connectFully(ctx, userId!);
   const { processes, callers } = ctx.plan.storm;
@@ -74,10 +75,9 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
         "--allow-all",
         "local/bench/storm_worker.ts",
         `${info.stack_dir}/stack.json`,
-        ctx.tokenUser,
+        warmUser,
         userId!,
         String(callers / processes),
-        ...(ctx.stormPollMs ? [ctx.stormPollMs] : []),
       ],
       stdin: "piped",
       stdout: "piped",
