@@ -1,6 +1,6 @@
 /**
- * @deprecated Use `node:assert/strict`. Kept only until tests/local_stack_test.ts and
- * tests/google_emulator_test.ts (owned elsewhere during issue 11) switch; then delete this file.
+ * @deprecated Use `node:assert/strict`. Kept only until tests/local_stack*_test.ts and
+ * tests/google_emulator*_test.ts (owned elsewhere during issue 11) switch; then delete this file.
  */
 
 export class AssertionError extends Error {
