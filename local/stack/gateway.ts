@@ -3,6 +3,7 @@
  *   /rest/v1/*                      → PostgREST
  *   /functions/v1/<name>[/...]      → that function's process
  *   /auth/v1/.well-known/jwks.json  → the public key that verifies user access tokens
+ *   /auth/v1/user                   → the signed-in user behind a token (auth_user.ts)
  *   /google-calendar/result         → the page the callback sends the person to (local only)
  */
 
@@ -13,6 +14,8 @@ export interface GatewayRoutes {
   postgrestPort: number;
   functionPort(name: string): number | undefined;
   jwks: { keys: JWK[] };
+  /** Auth's `GET /auth/v1/user` (auth_user.ts); 404 without it. */
+  authUser?: (req: Request) => Promise<Response>;
 }
 
 // Hop-by-hop headers are the connection's, not the message's (RFC 9110 §7.6.1).
@@ -43,6 +46,7 @@ export function createGatewayHandler(routes: GatewayRoutes): (req: Request) => P
     if (url.pathname === "/auth/v1/.well-known/jwks.json") {
       return json(200, routes.jwks, { "cache-control": "public, max-age=600" });
     }
+    if (url.pathname === "/auth/v1/user" && routes.authUser) return await routes.authUser(req);
     if (url.pathname === "/google-calendar/result") {
       return renderResultPage(req.method, url);
     }

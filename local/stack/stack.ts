@@ -6,6 +6,8 @@
  * so stopping (also halfway through starting) reaches all of them and nothing is restarted.
  */
 
+import { createAuthUserHandler } from "./auth_user.ts";
+import { localBotApiKey } from "./bot_key.ts";
 import { createGatewayHandler } from "./gateway.ts";
 import {
   apiKey,
@@ -158,6 +160,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       functionPort: (name) => routes.functions.get(name),
       jwks,
+      authUser: createAuthUserHandler({
+        jwtSecret: secrets.jwt_secret,
+        userPublicJwk: publicJwk(secrets),
+      }),
     });
     gateway = serveGateway(fixed ? FIXED_PORTS.api : 0, async (req) => {
       if (!routes.ready) return new Response("the local stack is starting", { status: 503 });
@@ -235,6 +241,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       GOOGLE_RESULT_PAGE_URL: `${apiUrl}/google-calendar/result`,
       OAUTH_STATE_SECRET: secrets.oauth_state_secret,
       TOKEN_ENCRYPTION_KEY: secrets.token_encryption_key,
+      BOT_API_KEYS: await localBotApiKey(secrets.jwt_secret),
     };
     let functionEnv = { ...generatedEnv, ...options.functionEnv };
     if (options.envFile) {
