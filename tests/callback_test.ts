@@ -96,7 +96,7 @@ Deno.test("google-callback: re-consent with the same account keeps the refresh t
   const first = (await decryptedRow(user.id))!;
 
   const url = await connectUrl(user.id);
-  assert.deepEqual(url.searchParams.get("prompt"), null);
+  assert.deepEqual(url.searchParams.get("prompt"), "select_account");
   await expectCallback(await consent(url, { email: google }), { result: "connected" });
 
   const issued = await emulatorAccount(google);
@@ -114,7 +114,7 @@ Deno.test("google-callback: re-consent with another account and no refresh token
   const before = await tokenRow(user.id);
 
   const url = await connectUrl(user.id);
-  assert.deepEqual(url.searchParams.get("prompt"), null);
+  assert.deepEqual(url.searchParams.get("prompt"), "select_account");
   await expectCallback(await consent(url, { email: other }), {
     result: "error",
     reason: "google_refresh_token_missing",
@@ -128,7 +128,7 @@ Deno.test("google-callback: re-consent with another account and no refresh token
 
   // The fix the person is told: a new link. It forces consent, so Google sends a refresh token.
   const retry = await connectUrl(user.id);
-  assert.deepEqual(retry.searchParams.get("prompt"), "consent");
+  assert.deepEqual(retry.searchParams.get("prompt"), "select_account consent");
   await expectCallback(await consent(retry, { email: other }), { result: "connected" });
   const issued = await emulatorAccount(other);
   assert.deepEqual((await decryptedRow(user.id))?.refreshToken, issued.refreshTokens.at(-1)?.token);

@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { pendingFlowCount, rawConnect } from "./support/flows.ts";
-import { createUser, stack, type TestUser, userToken } from "./support/stack.ts";
+import { pendingFlowCount, rawConnect, stateClaims } from "./support/flows.ts";
+import { createUser, sql, stack, type TestUser, userToken } from "./support/stack.ts";
 
 type Request = Parameters<typeof rawConnect>[0];
 
@@ -35,12 +35,18 @@ async function refuses(
   return answer.headers;
 }
 
+/** `request` gets a link, whose flow is now the user's one pending flow (older ones void). */
 async function allows(user: TestUser, request: Request): Promise<void> {
-  const before = await pendingFlowCount(user.id);
   const answer = await rawConnect(request);
   assert.deepEqual(answer.status, 200, JSON.stringify(answer.body));
   assert(typeof answer.body.auth_url === "string", "an auth_url");
-  assert.deepEqual(await pendingFlowCount(user.id), before + 1, "one flow started");
+  const state = new URL(answer.body.auth_url).searchParams.get("state")!;
+  const [owner] = await sql(
+    "select user_id from public.google_oauth_pending_flows where jti = :'jti'",
+    { jti: stateClaims(state).jti },
+  );
+  assert.deepEqual(owner, user.id, "the link's flow is pending, for this user");
+  assert.deepEqual(await pendingFlowCount(user.id), 1, "only the newest link is pending");
 }
 
 const unauthorized = { status: 401, code: "unauthorized" };

@@ -6,7 +6,7 @@
 import { base64url, decodeJwt, SignJWT } from "jose";
 import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
-import { STATE_TYP } from "../../supabase/functions/_shared/oauth_state.ts";
+import { STATE_TYP, userBinding } from "../../supabase/functions/_shared/oauth_state.ts";
 import { assertEquals } from "./assert.ts";
 import {
   callback,
@@ -68,14 +68,27 @@ export async function pendingFlowCount(userId: string): Promise<number> {
   return Number(count);
 }
 
-/** The state JWT's claims (not verified). */
-export function stateClaims(state: string): { sub: string; jti: string; iss: string; aud: string } {
-  return decodeJwt(state) as { sub: string; jti: string; iss: string; aud: string };
+/** The state JWT's claims (not verified). It names the flow (jti), not the user. */
+export function stateClaims(
+  state: string,
+): { jti: string; ubd: string; iss: string; aud: string; sub?: string } {
+  return decodeJwt(state) as { jti: string; ubd: string; iss: string; aud: string };
 }
 
-/** A state signed by the test: by default exactly what google-connect would sign for `claims`. */
+/** The user binding (`ubd`) google-connect puts in a state for flow `jti` of `userId`. */
+export async function bindingFor(flow: { jti: string; userId: string }): Promise<string> {
+  return await userBinding(
+    { secret: config.state.secret, issuer: config.state.issuer, audience: config.state.audience },
+    flow,
+  );
+}
+
+/**
+ * A state signed by the test: by default exactly what google-connect would sign for `claims`
+ * (`ubd` as given, or computed for `userId`; `sub` only when a test adds one on purpose).
+ */
 export async function signState(
-  claims: { sub: string; jti: string },
+  claims: { jti: string; ubd?: string; userId?: string; sub?: string },
   options: {
     secret?: Uint8Array;
     alg?: "HS256" | "HS512";
@@ -87,24 +100,28 @@ export async function signState(
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + (options.expiresIn ?? 600);
-  return await new SignJWT({})
+  const ubd = claims.ubd ??
+    (claims.userId ? await bindingFor({ jti: claims.jti, userId: claims.userId }) : undefined);
+  const jwt = new SignJWT({
+    ...(ubd ? { ubd } : {}),
+    ...(claims.sub ? { sub: claims.sub } : {}),
+  })
     .setProtectedHeader({ alg: options.alg ?? "HS256", typ: options.typ ?? STATE_TYP })
-    .setSubject(claims.sub)
     .setJti(claims.jti)
     .setIssuer(options.issuer ?? config.state.issuer)
     .setAudience(options.audience ?? config.state.audience)
     .setIssuedAt(Math.min(now, exp - 60))
-    .setExpirationTime(exp)
-    .sign(options.secret ?? config.state.secret);
+    .setExpirationTime(exp);
+  return await jwt.sign(options.secret ?? config.state.secret);
 }
 
 /** The same claims with `alg: none` and no signature. */
-export function unsignedState(claims: { sub: string; jti: string }): string {
+export function unsignedState(claims: { jti: string; ubd: string }): string {
   const now = Math.floor(Date.now() / 1000);
   const part = (value: unknown) => base64url.encode(JSON.stringify(value));
   return `${part({ alg: "none", typ: STATE_TYP })}.${
     part({
-      sub: claims.sub,
+      ubd: claims.ubd,
       jti: claims.jti,
       iss: config.state.issuer,
       aud: config.state.audience,

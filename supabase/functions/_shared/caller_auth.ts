@@ -14,8 +14,8 @@ import {
   createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
-  jwtVerify,
   type JWTPayload,
+  jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
 import type { Config } from "./config.ts";

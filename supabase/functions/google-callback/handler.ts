@@ -10,7 +10,12 @@ import { AppError, describeForLog, type ErrorCode, toAppError } from "../_shared
 import { hasCalendarScope } from "../_shared/google_facts.ts";
 import type { GoogleOAuth } from "../_shared/google_oauth.ts";
 import { SECURITY_HEADERS } from "../_shared/http.ts";
-import { importStateKey, type StateKey, verifyState } from "../_shared/oauth_state.ts";
+import {
+  importStateKey,
+  stateBelongsTo,
+  type StateKey,
+  verifyState,
+} from "../_shared/oauth_state.ts";
 import { consumeFlow } from "../_shared/pending_flows.ts";
 import type { AdminClient } from "../_shared/supabase_admin.ts";
 import type { TokenStore } from "../_shared/token_store.ts";
@@ -34,6 +39,8 @@ export interface CallbackOutcome {
   /** The error code behind a result other than `connected`. */
   reason?: ErrorCode;
   userId?: string;
+  /** The state's signature checked out: the request came from a link we made. */
+  verified?: boolean;
 }
 
 const MAX_URL_LENGTH = 8192;
@@ -88,6 +95,7 @@ export async function completeConsent(
   deps: CallbackDeps & { stateKey?: Promise<StateKey> },
 ): Promise<CallbackOutcome> {
   let userId: string | undefined;
+  let verified = false;
   try {
     if (requestUrl.length > MAX_URL_LENGTH) {
       throw new AppError("invalid_request", "The address is too long.");
@@ -95,17 +103,26 @@ export async function completeConsent(
     const url = new URL(requestUrl);
     const states = url.searchParams.getAll("state");
     if (states.length !== 1) throw new AppError("state_invalid", "The sign-in link is not valid.");
+    // Which of two would count is up to each parser: refuse, before the flow is used up.
+    for (const name of REPEAT_REFUSED) {
+      if (url.searchParams.getAll(name).length > 1) {
+        throw new AppError("invalid_request", `${name} was given more than once.`);
+      }
+    }
     const state = states[0]!;
     const { config } = deps;
-    const claims = await verifyState(
-      await (deps.stateKey ?? importStateKey(config.state)),
-      state,
-    );
+    const stateKey = await (deps.stateKey ?? importStateKey(config.state));
+    const claims = await verifyState(stateKey, state);
+    verified = true;
 
-    // Consumed before anything else, so a state works once whatever happens next.
+    // Consumed before anything else, so a state works once whatever happens next. The state
+    // names only the flow; the user comes from the flow, and must be the one the state was
+    // signed for (defence in depth: a flow row pointing elsewhere is refused, not completed).
     const flow = await consumeFlow(deps.db, claims.jti);
-    if (!flow || flow.userId !== claims.userId) {
-      throw new AppError("flow_not_found", "This link was already used.");
+    if (!flow) throw new AppError("flow_not_found", "This link was already used.");
+    if (!(await stateBelongsTo(stateKey, claims, flow.userId))) {
+      verified = false;
+      throw new AppError("state_invalid", "The sign-in link is not valid.");
     }
     userId = flow.userId;
     if (flow.expiresAt.getTime() <= Date.now()) {
@@ -122,6 +139,17 @@ export async function completeConsent(
     if (!hasCalendarScope(tokens.scopes)) {
       throw new AppError("google_scope_missing", "Calendar access was not granted.");
     }
+    if (
+      flow.expectedGoogleEmail !== null && !isExpectedAccount(account, flow.expectedGoogleEmail)
+    ) {
+      // A forwarded link, or the wrong account picked: store nothing. Google's grant to us is
+      // given back at once (best effort) rather than left unused at Google.
+      await deps.google.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => false);
+      throw new AppError(
+        "google_account_mismatch",
+        "This link was made for another Google account.",
+      );
+    }
     await deps.tokens.save({
       userId,
       accessToken: tokens.accessToken,
@@ -132,7 +160,7 @@ export async function completeConsent(
       googleSub: account.sub,
       googleEmail: account.email,
     });
-    return { result: "connected", userId };
+    return { result: "connected", userId, verified };
   } catch (error) {
     const app = toAppError(error);
     if (app.code === "internal_error") console.error(`google-callback: ${describeForLog(app)}`);
@@ -141,8 +169,23 @@ export async function completeConsent(
     if (userId && result !== "expired" && result !== "connected") {
       await recordFailure(deps, { userId, result, reason: app.code });
     }
-    return { result, reason: app.code, ...(userId ? { userId } : {}) };
+    return { result, reason: app.code, verified, ...(userId ? { userId } : {}) };
   }
+}
+
+/** The callback parameters that must come once (state has its own check above). */
+const REPEAT_REFUSED = ["code", "iss", "error", "scope"] as const;
+
+/**
+ * The consenting account is the expected one only with a verified email equal to it, ignoring
+ * case. An unverified email proves nothing about who owns it, so it counts as a mismatch.
+ */
+function isExpectedAccount(
+  account: { email: string | null; emailVerified: boolean },
+  expected: string,
+): boolean {
+  return account.emailVerified && account.email !== null &&
+    account.email.toLowerCase() === expected.toLowerCase();
 }
 
 /** Queues connect_failed; a database failure here must not change what the person sees. */
@@ -173,7 +216,7 @@ function respond(outcome: CallbackOutcome, resultPageUrl: string | null): Respon
   const headers: Record<string, string> = { ...SECURITY_HEADERS };
   // Without a verified state the request did not come from a flow we started: there is no
   // person's journey to continue, so it is refused outright rather than redirected.
-  const unverified = outcome.userId === undefined && outcome.reason !== "state_expired";
+  const unverified = !outcome.verified && outcome.reason !== "state_expired";
   if (resultPageUrl && !unverified) {
     const location = new URL(resultPageUrl);
     location.searchParams.set("result", outcome.result);

@@ -1,6 +1,8 @@
 /**
- * google-connect: hands out a Google consent URL for one user. The bot calls it with the service
- * credentials and a user_id; a signed-in user calls it with their own access token.
+ * google-connect: hands out a Google consent URL for one user. The bot calls it with a bot API
+ * key (or the service credentials) and a user_id; a signed-in user calls it with their own
+ * access token. Only the newest link of a user works. With `expected_google_email`, only a
+ * consent by that (verified) Google account is stored.
  */
 
 import * as oauth from "oauth4webapi";
@@ -11,7 +13,7 @@ import type { GoogleOAuth } from "../_shared/google_oauth.ts";
 import { errorResponse, jsonResponse } from "../_shared/http.ts";
 import { importStateKey, signState } from "../_shared/oauth_state.ts";
 import { beginFlow } from "../_shared/pending_flows.ts";
-import { checkLoginHint, readUserRequest } from "../_shared/request_input.ts";
+import { checkEmailParam, readUserRequest } from "../_shared/request_input.ts";
 import type { AdminClient } from "../_shared/supabase_admin.ts";
 
 /** What the handler needs, explicitly. */
@@ -34,9 +36,15 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
     try {
       const { userId, params } = await readUserRequest(req, deps.callers, {
         methods: CONNECT_METHODS,
-        params: ["login_hint"],
+        params: ["login_hint", "expected_google_email"],
       });
-      const loginHint = checkLoginHint(params.get("login_hint"));
+      // login_hint only preselects an account at Google; expected_google_email is enforced by
+      // the callback (a consent by any other, or an unverified, account stores nothing).
+      const loginHint = checkEmailParam("login_hint", params.get("login_hint"));
+      const expectedGoogleEmail = checkEmailParam(
+        "expected_google_email",
+        params.get("expected_google_email"),
+      );
 
       const jti = crypto.randomUUID();
       const codeVerifier = oauth.generateRandomCodeVerifier();
@@ -49,12 +57,14 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
         jti,
         codeVerifier,
         expiresAt,
+        expectedGoogleEmail,
       });
       const authUrl = deps.google.authorizationUrl({
         state,
         codeChallenge,
         forceConsent: !hasRefreshToken,
-        loginHint,
+        // The expected account is the natural hint, unless the bot gave another.
+        loginHint: loginHint ?? expectedGoogleEmail,
       });
       return jsonResponse(200, { auth_url: authUrl.href, expires_at: expiresAt.toISOString() });
     } catch (error) {

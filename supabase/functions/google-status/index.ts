@@ -10,6 +10,7 @@ const config = getConfig();
 const db = adminClientFor(config);
 const handler = createStatusHandler({
   callers: callerVerifierFor(config),
+  db,
   tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
 });
 Deno.serve(withCors(handler, { allowedOrigins: config.allowedOrigins, methods: STATUS_METHODS }));

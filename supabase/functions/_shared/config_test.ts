@@ -1,8 +1,12 @@
 /** loadConfig(): read once, validated, failing with every bad variable named. */
 
-import { ConfigError, GOOGLE_DEFAULTS, loadConfig } from "../supabase/functions/_shared/config.ts";
+import { ConfigError, loadConfig, looksWeak } from "./config.ts";
+import { GOOGLE_DEFAULTS } from "./google_facts.ts";
 import assert from "node:assert/strict";
-import { ENCRYPTION_KEY, VALID_ENV } from "./support/config_env.ts";
+import { ENCRYPTION_KEY, VALID_ENV } from "../../../tests/support/config_env.ts";
+
+const KEY_2 = "Zr4TnW8yPq1LmX5vBc7KdH2jS9fA0gE3uI6oYtRxQwM";
+const BOT_KEY = "bot_6c1f9e2a7b4d8035e1a9c7f24b6d0e83";
 
 function problems(env: Record<string, string | undefined>): readonly string[] {
   try {
@@ -48,7 +52,7 @@ Deno.test("loadConfig() allows plain http only for a loopback emulator", () => {
 
 Deno.test("loadConfig() refuses a short state secret or the Supabase JWT secret", () => {
   assert(problems({ ...VALID_ENV, OAUTH_STATE_SECRET: "short" })[0]!.includes("32 bytes"));
-  const jwt = "j".repeat(40);
+  const jwt = "Jw7tS3cr3t-9xQ2mV5nB8kL1pZ4rT6yH0";
   const found = problems({ ...VALID_ENV, OAUTH_STATE_SECRET: jwt, SUPABASE_JWT_SECRET: jwt });
   assert(found[0]!.includes("Supabase JWT secret"));
 });
@@ -60,7 +64,7 @@ Deno.test("loadConfig() checks encryption keys: 32 bytes, a key id, no duplicate
   }
   const rotated = loadConfig({
     ...VALID_ENV,
-    TOKEN_ENCRYPTION_KEY: `k2:${"B".repeat(43)},${ENCRYPTION_KEY}`,
+    TOKEN_ENCRYPTION_KEY: `k2:${KEY_2},${ENCRYPTION_KEY}`,
   });
   assert.deepEqual(rotated.encryption.current.kid, "k2");
   assert.deepEqual(rotated.encryption.keys.map((k) => k.kid), ["k2", "k1"]);
@@ -111,4 +115,40 @@ Deno.test("loadConfig() takes Auth's issuer and JWKS URL from AUTH_* names `secr
   });
   assert(found.some((p) => p.startsWith("AUTH_ISSUER is not a URL")), found.join("; "));
   assert(found.some((p) => p.startsWith("AUTH_JWKS_URL must be https")), found.join("; "));
+});
+
+Deno.test("loadConfig() refuses an all-zero encryption key and a one-character state secret", () => {
+  const zero = `k1:${"A".repeat(43)}`; // base64url of 32 zero bytes
+  const found = problems({ ...VALID_ENV, TOKEN_ENCRYPTION_KEY: zero });
+  assert(found.some((p) => p.includes("TOKEN_ENCRYPTION_KEY") && p.includes("guessable")));
+  const repeated = problems({ ...VALID_ENV, OAUTH_STATE_SECRET: "s".repeat(48) });
+  assert(repeated.some((p) => p.startsWith("OAUTH_STATE_SECRET looks guessable")), repeated.join());
+  const pattern = problems({ ...VALID_ENV, OAUTH_STATE_SECRET: "abcdefghijkl".repeat(4) });
+  assert(pattern.some((p) => p.startsWith("OAUTH_STATE_SECRET looks guessable")));
+  // The control: the valid environment's keys pass.
+  assert.doesNotThrow(() => loadConfig(VALID_ENV));
+});
+
+Deno.test("looksWeak() flags few distinct bytes or a repeated pattern, not random bytes", () => {
+  assert.equal(looksWeak(new Uint8Array(32)), true);
+  assert.equal(looksWeak(new TextEncoder().encode("0123456789".repeat(4))), true);
+  assert.equal(looksWeak(crypto.getRandomValues(new Uint8Array(32))), false);
+});
+
+Deno.test("loadConfig() reads BOT_API_KEYS: several keys to rotate, none short, weak or a Supabase key", () => {
+  const other = "bot_0a9b8c7d6e5f40312a3b4c5d6e7f8091";
+  const config = loadConfig({ ...VALID_ENV, BOT_API_KEYS: ` ${BOT_KEY} , ${other} ` });
+  assert.deepEqual(config.botApiKeys, [BOT_KEY, other]);
+  assert.deepEqual(loadConfig(VALID_ENV).botApiKeys, [], "optional");
+  for (const bad of ["short", "x".repeat(40), "ab".repeat(20), `${BOT_KEY} ${BOT_KEY}`]) {
+    const found = problems({ ...VALID_ENV, BOT_API_KEYS: bad });
+    assert(found.some((p) => p.startsWith("BOT_API_KEYS")), bad);
+  }
+  const service = "sr_9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+  const same = problems({
+    ...VALID_ENV,
+    SUPABASE_SERVICE_ROLE_KEY: service,
+    BOT_API_KEYS: service,
+  });
+  assert(same.some((p) => p.includes("must not repeat a Supabase API key")), same.join());
 });
