@@ -7,6 +7,13 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { sql, stack } from "./support/stack.ts";
 import type { StackInfo } from "../local/stack/stack.ts";
 import { DENO } from "../local/stack/tools.ts";
+import { removeStackDir } from "../local/stack/stack.ts";
+
+/** The pids a stack recorded in pids.json. */
+async function recordedPids(dir: string): Promise<number[]> {
+  const entries: { pid: number }[] = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
+  return entries.map((e) => e.pid);
+}
 
 function cliArgs(dir: string, extra: string[] = []): string[] {
   return ["run", "--allow-all", "local/stack/main.ts", "--dir", dir, "--ports", "auto", ...extra];
@@ -71,7 +78,8 @@ Deno.test({
         `insert into google_calendar_tokens (user_id, access_token, refresh_token)
          values ('${id}', 'a', 'r')`,
       );
-      const pids: number[] = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
+      const pids = await recordedPids(dir);
+      assert(pids.length >= 5, `postgres, postgrest, the emulator, the functions: ${pids}`);
       // As if the terminal was closed: the stack gets no chance to clean up.
       first.child.kill("SIGKILL");
       await first.child.status;
@@ -85,20 +93,20 @@ Deno.test({
         "1",
       );
       for (const pid of pids) assert(!alive(pid), `leftover process ${pid} was stopped`);
-      const secondPids: number[] = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
+      const secondPids = await recordedPids(dir);
 
       second.child.kill("SIGINT");
       assert((await second.child.status).success, "Ctrl-C exits cleanly");
       for (const pid of [...secondPids, second.child.pid]) {
         assert(!alive(pid), `process ${pid} is gone after Ctrl-C`);
       }
-      const postmaster = await Deno.stat(`${dir}/postgres/postmaster.pid`).then(
+      const postmaster = await Deno.stat(`${second.info.db_data_dir}/postmaster.pid`).then(
         () => true,
         () => false,
       );
       assert(!postmaster, "postgres shut down");
     } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await removeStackDir(dir);
     }
   },
 });
@@ -123,7 +131,7 @@ Deno.test({
       assertEquals(info.function_env.SUPABASE_URL, info.api_url, "SUPABASE_* is the stack's");
       assert(info.function_env.OAUTH_STATE_SECRET!.length >= 32, "the rest is generated");
     } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await removeStackDir(dir);
     }
   },
 });
@@ -145,7 +153,7 @@ Deno.test("local stack: a bad value in the .env file stops npm start with the va
     const pids = await Deno.stat(`${dir}/pids.json`).then(() => true, () => false);
     assert(!pids, "everything it had started was stopped");
   } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await removeStackDir(dir);
   }
 });
 

@@ -106,6 +106,32 @@ export function listensOn(pid: number, port: number): boolean | null {
   return false;
 }
 
+/** The ports (IPv4 and IPv6) on which any of `pids` listens. */
+export function listeningPortsOf(pids: number[]): number[] {
+  const byInode = new Map<string, number>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] !== "0A" || !cols[9] || !cols[1]) continue;
+      byInode.set(cols[9], parseInt(cols[1].split(":")[1] ?? "0", 16));
+    }
+  }
+  const ports = new Set<number>();
+  for (const pid of pids) {
+    for (const inode of socketInodes(pid) ?? []) {
+      const port = byInode.get(inode);
+      if (port !== undefined) ports.add(port);
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
 /** Which process listens on `port`, when /proc tells (as root it always does). */
 export function portOwner(port: number): PortOwner | null {
   const listening = listeningInodes(port);

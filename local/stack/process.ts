@@ -232,6 +232,50 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
+/** A running process as /proc shows it (zombies excluded: they have exited). */
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  command: string;
+}
+
+/** Every running process on the machine, from /proc. */
+export function listProcesses(): ProcessEntry[] {
+  const entries: ProcessEntry[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const command = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (state === "Z") continue;
+      entries.push({ pid, ppid: Number(ppid), pgid: Number(pgid), command });
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return entries;
+}
+
+/** The running descendants of `pid` (children, their children, …). */
+export function descendants(pid: number, all = listProcesses()): ProcessEntry[] {
+  const found: ProcessEntry[] = [];
+  const parents = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of all) {
+      if (parents.has(p.ppid) && !parents.has(p.pid)) {
+        parents.add(p.pid);
+        found.push(p);
+        grew = true;
+      }
+    }
+  }
+  return found;
+}
+
 /** True once `url` answers with a status below 500. */
 export async function httpReady(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });

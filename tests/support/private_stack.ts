@@ -2,9 +2,16 @@
  * A private stack for the resilience suite: the tests that stop PostgREST, restart Postgres or
  * kill a function need the processes in their own hands, so each resilience test file starts its
  * own stack in-process (free ports, fresh database) and stops it in its last test.
+ *
+ * Also, for the local stack's own tests: a stack started as `npm start` in a process group of
+ * its own, what it runs (processes, ports), what is left of it once stopped, and a copy of the
+ * repository to start one from elsewhere.
  */
 
-import { removeStackDir, type Stack, startStack } from "../../local/stack/stack.ts";
+import { removeStackDir, type Stack, type StackInfo, startStack } from "../../local/stack/stack.ts";
+import { descendants, listProcesses } from "../../local/stack/process.ts";
+import { listeningPortsOf, portIsFree, portOwner } from "../../local/stack/ports.ts";
+import { DENO } from "../../local/stack/tools.ts";
 import { StackClient } from "./stack_client.ts";
 
 export type {
@@ -128,4 +135,122 @@ export async function checkFunctionLogs(
   figures.log_values_checked = seen.size;
   figures.log_leaks = leaks.length;
   return leaks;
+}
+
+/** A stack started as a person starts one: `npm start` (or main.ts) in a terminal of its own. */
+export interface CliStack {
+  /** The process we spawned: the leader of the stack's process group (npm, or main.ts itself). */
+  child: Deno.ChildProcess;
+  /** The process group a terminal would signal on Ctrl-C. */
+  pgid: number;
+  info: StackInfo;
+  /** Everything printed so far, stdout and stderr. */
+  output(): string;
+  /** Resolves with the exit code once the spawned process has exited. */
+  exited: Promise<number>;
+  /** Started through npm. */
+  npm: boolean;
+}
+
+/**
+ * Starts a stack with `npm start` (npm: true, without its install step) or main.ts in `cwd`, in
+ * a new process group as a terminal would, on free ports, and waits until it is up.
+ */
+export async function startCliStack(options: {
+  cwd?: string;
+  npm?: boolean;
+  args?: string[];
+  timeoutMs?: number;
+}): Promise<CliStack> {
+  const cwd = options.cwd ?? Deno.cwd();
+  const stackArgs = ["--ports", "auto", ...(options.args ?? [])];
+  const command = options.npm
+    ? ["npm", "start", "--silent", "--ignore-scripts", "--", ...stackArgs]
+    : [`${cwd}/${DENO}`, "run", "--allow-all", "local/stack/main.ts", ...stackArgs];
+  const child = new Deno.Command("setsid", {
+    args: command,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const exited = child.status.then(async (s) => {
+    await pumps.catch(() => {});
+    return s.code;
+  });
+  let done = false;
+  exited.then(() => done = true);
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  while (!text.includes("Press Ctrl-C to stop.")) {
+    if (done || Date.now() > deadline) {
+      if (!done) child.kill("SIGKILL");
+      throw new Error(`the stack did not start in ${cwd}:\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const file = text.match(/Stack file: (\S+)/)?.[1];
+  if (!file) throw new Error(`no stack file in the status table:\n${text}`);
+  const info: StackInfo = JSON.parse(await Deno.readTextFile(file));
+  return { child, pgid: child.pid, info, output: () => text, exited, npm: !!options.npm };
+}
+
+/** Every process and listening port of a running stack, to check none is left after it stops. */
+export interface StackFootprint {
+  pgid: number;
+  pids: number[];
+  ports: number[];
+}
+
+/** The stack's processes: its process group, the main process and all its descendants. */
+export function footprint(pgid: number, mainPid: number): StackFootprint {
+  const all = listProcesses();
+  const pids = new Set([mainPid]);
+  for (const p of all) if (p.pgid === pgid) pids.add(p.pid);
+  for (const root of [...pids]) for (const p of descendants(root, all)) pids.add(p.pid);
+  return { pgid, pids: [...pids], ports: listeningPortsOf([...pids]) };
+}
+
+/**
+ * What is left of a stopped stack: its processes still running (by pid, by process group, or a
+ * child of one of them), and its ports still bound by such a process or one we cannot name.
+ */
+export function leftovers(before: StackFootprint): { processes: string[]; ports: number[] } {
+  const all = listProcesses();
+  const old = new Set(before.pids);
+  const left = all.filter((p) => old.has(p.pid) || p.pgid === before.pgid || old.has(p.ppid));
+  const leftPids = new Set(left.map((p) => p.pid));
+  const ports = before.ports.filter((port) => {
+    if (portIsFree(port)) return false;
+    const owner = portOwner(port);
+    return !owner || leftPids.has(owner.pid) || old.has(owner.pid);
+  });
+  return { processes: left.map((p) => `${p.pid} ${p.command}`), ports };
+}
+
+/** A copy of this repository's working tree in `dest` (node_modules linked, not installed). */
+export async function copyRepository(dest: string): Promise<void> {
+  const out = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    stdout: "piped",
+  }).output();
+  if (!out.success) throw new Error("git ls-files failed");
+  const files = new TextDecoder().decode(out.stdout).split("\0").filter(Boolean);
+  for (const file of files) {
+    try {
+      const stat = await Deno.lstat(file);
+      if (!stat.isFile) continue;
+    } catch {
+      continue; // Deleted in the working tree.
+    }
+    const target = `${dest}/${file}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.copyFile(file, target);
+  }
+  await Deno.symlink(await Deno.realPath("node_modules"), `${dest}/node_modules`);
 }
