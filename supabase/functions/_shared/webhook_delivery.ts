@@ -96,7 +96,6 @@ export interface AttemptOutcome {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_AGE = "24 hours";
-const MAX_AGE_MS = 24 * 3600_000;
 
 /**
  * The Standard Webhooks headers for `body`: `webhook-id` (the same on every attempt), the
@@ -183,7 +182,6 @@ export async function deliverDue(
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const leaseSeconds = options.leaseSeconds ?? Math.ceil(timeoutMs / 1000) + 30;
   const maxAge = options.maxAge ?? DEFAULT_MAX_AGE;
-  const maxAgeMs = options.maxAge ? null : MAX_AGE_MS;
 
   const deliverOne = async (event: ClaimedEvent) => {
     const body = JSON.stringify(event.payload);
@@ -213,7 +211,7 @@ export async function deliverDue(
     }
     if (attempt.outcome === "delivered") report.delivered++;
     else if (attempt.outcome === "gone") report.gone++;
-    else if (maxAgeMs !== null && isOlderThan(event.payload, maxAgeMs)) report.dead++;
+    else if (await deadLettered(deps.db, event.id)) report.dead++;
     else report.retried++;
   };
 
@@ -264,10 +262,9 @@ export async function webhookBacklog(db: AdminClient): Promise<WebhookBacklog> {
   };
 }
 
-/** Whether the event body's timestamp (its creation) is older than `ms`. */
-function isOlderThan(payload: Json, ms: number): boolean {
-  const at = typeof payload === "object" && payload !== null && !Array.isArray(payload)
-    ? payload.timestamp
-    : null;
-  return typeof at === "string" && Date.now() - Date.parse(at) >= ms;
+/** Whether the settle gave up on the event (too old to retry): one look, on failures only. */
+async function deadLettered(db: AdminClient, id: string): Promise<boolean> {
+  const { data } = await db.from("google_calendar_webhook_events").select("dead_at").eq("id", id)
+    .maybeSingle();
+  return data?.dead_at != null;
 }

@@ -63,7 +63,14 @@ Deno.test("attemptDelivery() gives up at the timeout", async () => {
 function fakeDb(events: { id: string; user_id: string }[]) {
   const settles: Record<string, unknown>[] = [];
   const claims: Record<string, unknown>[] = [];
+  // Reads of dead_at (after a retry): none of these events is dead.
+  const query = {
+    select: () => query,
+    eq: () => query,
+    maybeSingle: () => Promise.resolve({ data: { dead_at: null }, error: null }),
+  };
   const db = {
+    from: () => query,
     rpc(name: string, args: Record<string, unknown>) {
       if (name === "google_calendar_webhook_claim") {
         claims.push(args);
