@@ -134,6 +134,23 @@ export async function grantState(s: StackClient, userId: string): Promise<string
   return row ?? null;
 }
 
+/** A process of function `name` of stack `s`, with `env` over the stack's variables. */
+export async function functionVariant(
+  s: PrivateStack,
+  name: string,
+  env: Record<string, string>,
+  tag: string,
+): Promise<{ url: string; logs(): Promise<string>; stop(): Promise<void> }> {
+  const logDir = `${s.info.stack_dir}/logs-${tag}`;
+  await Deno.mkdir(logDir, { recursive: true });
+  const server = await serveFunction(name, { env: { ...s.info.function_env, ...env }, logDir });
+  return {
+    url: `http://127.0.0.1:${server.port}/`,
+    logs: () => Deno.readTextFile(server.logFile).catch(() => ""),
+    stop: () => server.stop(),
+  };
+}
+
 /** Another google-maintenance process of stack `s`, with `env` over the stack's variables. */
 export async function maintenanceVariant(
   s: PrivateStack,
@@ -142,17 +159,6 @@ export async function maintenanceVariant(
 ): Promise<
   { url: string; pass(): Promise<PassAnswer>; logs(): Promise<string>; stop(): Promise<void> }
 > {
-  const logDir = `${s.info.stack_dir}/logs-${tag}`;
-  await Deno.mkdir(logDir, { recursive: true });
-  const server = await serveFunction("google-maintenance", {
-    env: { ...s.info.function_env, ...env },
-    logDir,
-  });
-  const url = `http://127.0.0.1:${server.port}/`;
-  return {
-    url,
-    pass: () => runPass(s, url),
-    logs: () => Deno.readTextFile(server.logFile).catch(() => ""),
-    stop: () => server.stop(),
-  };
+  const variant = await functionVariant(s, "google-maintenance", env, tag);
+  return { ...variant, pass: () => runPass(s, variant.url) };
 }
