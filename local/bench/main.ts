@@ -6,7 +6,7 @@
  *
  * Never part of `npm test`. Flags (see README.md beside this file):
  *   --quick                 fewer runs and shorter phases, for a smoke check
- *   --only=<phase>,…        only these phases (connect, callback, access_token, storm, cold, memory)
+ *   --only=<phase>,…        only these phases (see phases/mod.ts)
  *   --functions-dir=DIR     a modified copy of supabase/functions for cold and memory
  *   --memory-requests=N     stretch the memory curve
  *   --memory-only=<names>   the memory phase for some functions only

@@ -7,9 +7,18 @@ import type { Phase } from "../context.ts";
 import * as connect from "./connect.ts";
 import * as callback from "./callback.ts";
 import * as accessToken from "./access_token.ts";
+import * as nearExpiry from "./near_expiry.ts";
 import * as storm from "./storm.ts";
 import * as cold from "./cold.ts";
 import * as memory from "./memory.ts";
 
 /** Every phase, in running order (memory last: it reuses the callback phase's used links). */
-export const PHASES: readonly Phase[] = [connect, callback, accessToken, storm, cold, memory];
+export const PHASES: readonly Phase[] = [
+  connect,
+  callback,
+  accessToken,
+  nearExpiry,
+  storm,
+  cold,
+  memory,
+];
