@@ -45,3 +45,8 @@ fi
 if ! /usr/bin/python3 -c "import httpx" >/dev/null 2>&1; then
   apt_install python3-httpx
 fi
+
+# The FastAPI webhook receiver in docs/webhooks.md, run by the tests.
+if ! /usr/bin/python3 -c "import fastapi, uvicorn" >/dev/null 2>&1; then
+  apt_install python3-fastapi python3-uvicorn
+fi
