@@ -22,7 +22,7 @@ Deno.serve(async (req) => {
     p_jti: crypto.randomUUID(),
     p_code_verifier: VERIFIER,
     p_expires_at: new Date(Date.now() + 600_000).toISOString(),
-    p_max_pending: 5,
+    p_expected_google_email: null,
   });
   if (error) return Response.json({ code: "database_unavailable" }, { status: 503 });
   return Response.json({ ok: true, has_refresh_token: data?.has_refresh_token === true });
