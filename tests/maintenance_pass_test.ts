@@ -78,6 +78,7 @@ Deno.test({
     assert.equal(typeof report.database.ms, "number");
     assert.ok("oldest_refresh_token_used_at" in report.due, "what is due next");
     assert.equal(report.keys.current, "local-1");
+    assert.ok(report.tasks.housekeeping.webhooks, "due webhook events were delivered (or tried)");
   },
 });
 

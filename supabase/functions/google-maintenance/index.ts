@@ -1,16 +1,16 @@
 // Entrypoint only: wiring from the environment. The handler is ./handler.ts, the pass ./pass.ts.
 import { createCallerVerifier } from "../_shared/caller_auth.ts";
 import { getConfig } from "../_shared/config.ts";
-import { createGoogleOAuth } from "../_shared/google_oauth.ts";
-import { createRefreshLease } from "../_shared/refresh_lease.ts";
-import { adminClientFor } from "../_shared/supabase_admin.ts";
-import { createTokenStore } from "../_shared/token_store.ts";
+import { createCore } from "../_shared/core.ts";
+import { deliverDue } from "../_shared/webhook_delivery.ts";
 import { createMaintenanceHandler } from "./handler.ts";
-import { runMaintenancePass } from "./pass.ts";
+import { type MaintenanceDeps, runMaintenancePass } from "./pass.ts";
+
+/** Most webhook events one pass delivers (the receiver sees at most 8 at once). */
+const WEBHOOKS_PER_PASS = 500;
 
 const config = getConfig();
-const db = adminClientFor(config);
-const webhooks = config.webhooks !== null;
+const core = createCore(config);
 // The service credentials only: no user token verifies (every key lookup fails), and bot API
 // keys are not service credentials.
 const callers = createCallerVerifier({
@@ -22,17 +22,25 @@ const callers = createCallerVerifier({
     throw new Error("google-maintenance takes the service credentials only");
   },
 });
-const deps = {
-  db,
+const webhooks = config.webhooks;
+const deps: MaintenanceDeps = {
+  db: core.db,
   keyring: config.encryption,
-  tokens: createTokenStore(db, config.encryption, { webhooks }),
-  lease: createRefreshLease(db, config.encryption),
-  google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
+  tokens: core.tokens,
+  lease: core.lease,
+  google: core.google,
   maintenance: config.maintenance,
-  webhooks,
+  webhooks: webhooks !== null,
   timeoutMs: config.httpTimeoutMs,
-  // WEBHOOK RUNNER CALL SITE: when _shared/webhook_delivery.ts exports deliverDue, pass
-  // `deliverWebhooks: (deadline) => deliverDue(...)` here (only when config.webhooks is set).
+  ...(webhooks
+    ? {
+      deliverWebhooks: (deadline: number) =>
+        deliverDue(
+          { db: core.db, webhooks, timeoutMs: config.httpTimeoutMs },
+          { limit: WEBHOOKS_PER_PASS, deadline },
+        ),
+    }
+    : {}),
 };
 Deno.serve(
   createMaintenanceHandler({

@@ -25,6 +25,7 @@ import {
   TokenDecryptError,
 } from "../_shared/token_crypto.ts";
 import type { TokenStore } from "../_shared/token_store.ts";
+import type { DeliveryReport } from "../_shared/webhook_delivery.ts";
 
 /** What a pass needs, explicitly (index.ts wires them from the environment). */
 export interface MaintenanceDeps {
@@ -39,10 +40,10 @@ export interface MaintenanceDeps {
   /** The timeout of one outbound call (HTTP_TIMEOUT_MS). */
   timeoutMs: number;
   /**
-   * Delivers due webhook events until `deadline` (epoch ms); absent when webhooks are off.
-   * WEBHOOK RUNNER CALL SITE: index.ts passes the webhooks helper's `deliverDue` here.
+   * Delivers due webhook events, claiming none after `deadline` (epoch ms); absent when
+   * webhooks are off. index.ts passes _shared/webhook_delivery.ts's deliverDue.
    */
-  deliverWebhooks?: (deadline: number) => Promise<Record<string, unknown>>;
+  deliverWebhooks?: (deadline: number) => Promise<DeliveryReport>;
 }
 
 /** Tuning of one pass; the defaults suit Supabase's hosted limits (see docs/maintenance.md). */
@@ -104,14 +105,21 @@ export interface PassReport {
     housekeeping: {
       flows_purged: number;
       webhooks_purged: number;
-      webhooks: Record<string, unknown> | null;
+      /** deliverDue's report; null when webhooks are off (or no time was left). */
+      webhooks: DeliveryReport | null;
     };
   };
   /** google_client_misconfigured answers seen (the operator's to fix; logged at error level). */
   client_misconfigured: number;
   keys: {
     current: string;
-    rows: { key_id: string; tokens: number; revocations: number }[];
+    /** Per key id; the current key's counts are an estimate (`estimated`), the others exact. */
+    rows: {
+      key_id: string;
+      tokens: number;
+      revocations: number;
+      estimated: boolean;
+    }[];
     /** Token and queue rows under any other key than the current one: 0 means old keys can go. */
     old_key_rows: number;
   };
@@ -532,16 +540,22 @@ export async function runMaintenancePass(
 
   // 7. What the operator needs to know: rows per key id, and what is due next.
   await task("keys", async () => {
+    // With the current key named, the old keys are counted exactly through the key_id index
+    // (only rows still to re-wrap) and the current key's count is estimated from the table
+    // statistics: the same cost at 1M rows as at 10k (see docs/maintenance.md).
     const rows = await rpc<
-      { key_id: string; tokens: number; revocations: number }[]
-    >(
-      "google_maintenance_key_counts",
-      {},
-    );
+      {
+        key_id: string;
+        tokens: number;
+        revocations: number;
+        estimated: boolean;
+      }[]
+    >("google_maintenance_key_counts", { p_current_key_id: currentKid });
     report.keys.rows = rows.map((r) => ({
       key_id: r.key_id,
       tokens: Number(r.tokens),
       revocations: Number(r.revocations),
+      estimated: r.estimated === true,
     }));
     report.keys.old_key_rows = report.keys.rows
       .filter((r) => r.key_id !== currentKid)
