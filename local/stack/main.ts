@@ -9,7 +9,8 @@
  * Flags: --dir <folder> (default .local; one stack per folder), --ports fixed|auto (default
  * fixed, like supabase start), --env-file <path>: the functions' variables (npm start passes
  * supabase/functions/.env; a missing file is fine, every variable it does not set gets a
- * generated local value).
+ * generated local value), --maintenance-every <seconds> (default 60, MAINTENANCE_INTERVAL_SECONDS;
+ * 0 = off): how often the stack's timer runs google-maintenance, as Supabase Cron would.
  */
 
 import { EnvFileError, readEnvFile } from "./env_file.ts";
@@ -24,6 +25,11 @@ import {
   stopLeftovers,
 } from "./stack.ts";
 import { formatStatus } from "./status.ts";
+import {
+  DEFAULT_MAINTENANCE_INTERVAL_SECONDS,
+  type MaintenanceTimer,
+  startMaintenanceTimer,
+} from "./maintenance_timer.ts";
 import { acquireStackLock } from "./lock.ts";
 import { createUser, userIdByEmail } from "./users.ts";
 
@@ -73,12 +79,14 @@ const abort = new AbortController();
 let stack: Stack | null = null;
 let starting: Promise<unknown> = Promise.resolve();
 let stopping = false;
+let maintenanceTimer: MaintenanceTimer | null = null;
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
   say("\nstopping the local stack…");
   abort.abort();
   await starting.catch(() => {});
+  await maintenanceTimer?.stop();
   await stack?.stop();
   say("stopped.");
   Deno.exit(0);
@@ -124,6 +132,27 @@ say(
   "out",
 );
 say(formatStatus(stack.info, envNote), "out");
+// Production schedules google-maintenance with Supabase Cron + pg_net (docs/maintenance.md);
+// here the stack plays that part with its own timer. --maintenance-every 0 turns it off.
+const maintenanceEvery = Number(
+  flag(
+    "maintenance-every",
+    Deno.env.get("MAINTENANCE_INTERVAL_SECONDS") ?? String(DEFAULT_MAINTENANCE_INTERVAL_SECONDS),
+  ),
+);
+if (stack.info.functions["google-maintenance"] && maintenanceEvery > 0) {
+  maintenanceTimer = startMaintenanceTimer(
+    { functionsUrl: stack.info.functions_url, serviceKey: stack.info.service_role_key },
+    { intervalSeconds: maintenanceEvery, log: (line) => say(`  ${line}`) },
+  );
+  say(
+    `\nMaintenance: google-maintenance runs every ${maintenanceEvery} s (this stack's timer plays ` +
+      "Supabase Cron + pg_net; --maintenance-every 0 turns it off).",
+    "out",
+  );
+} else {
+  say("\nMaintenance: the scheduled google-maintenance pass is off.", "out");
+}
 await printConsentLink(stack.info).catch((error) => {
   say(`\n(no consent link: ${error instanceof Error ? error.message : error})`, "out");
 });
