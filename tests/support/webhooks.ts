@@ -169,3 +169,18 @@ export async function checkDeliveries(userId: string): Promise<string[]> {
 export async function bodies(userId: string): Promise<string> {
   return (await deliveries(userId)).map((d) => d.body).join("\n");
 }
+
+/**
+ * Queues a connect_failed event for `userId` through the RPC the callback uses, with no first
+ * attempt: what the outbox holds when a function dies right after its commit.
+ */
+export async function queueConnectFailure(userId: string, reason = "google_scope_missing") {
+  const { data, error } = await db.rpc("google_calendar_record_connect_failure", {
+    p_user_id: userId,
+    p_result: "partial",
+    p_reason: reason,
+    p_webhooks: true,
+  });
+  assert.equal(error, null);
+  assert.equal(data, true);
+}
