@@ -4,8 +4,9 @@
  * verify HS256 user tokens (projects on the legacy JWT secret), which no JWKS can verify.
  *
  * Verifies like Auth does: HS256 under the project's JWT secret or ES256 under the user signing
- * key, `exp` required and not past, role `authenticated`, a UUID `sub`. Unlike Auth, it does not
- * look the user or the session up in the database; nothing here needs that.
+ * key, `exp` not past when present (Auth's JWT library does not require it, so neither does this:
+ * the functions refuse a token without `exp` themselves), role `authenticated`, a UUID `sub`.
+ * Unlike Auth, it does not look the user or the session up in the database.
  */
 
 import { importJWK, type JWK, jwtVerify } from "jose";
@@ -29,7 +30,7 @@ export function createAuthUserHandler(keys: AuthUserKeys): (req: Request) => Pro
       if (header.alg === "HS256") return hs256;
       if (header.alg === "ES256") return await es256;
       throw new Error("unsupported alg");
-    }, { algorithms: ["HS256", "ES256"], requiredClaims: ["exp"] });
+    }, { algorithms: ["HS256", "ES256"] });
     return payload;
   };
 
