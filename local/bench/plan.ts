@@ -23,6 +23,14 @@ export function planFor(quick: boolean, memoryRequests?: number) {
     nearExpiry: { runs: size(3, 20), calls: size(20, 50) },
     storm: { runs: size(1, 3), processes: 4, callers: 200 },
     cold: { runs: size(1, 5) },
+    webhooks: {
+      callbacks: {
+        1: { warmup: size(5, 10), jobs: size(20, 60) },
+        16: { warmup: size(16, 32), jobs: size(64, 192) },
+      },
+      queued: size(1_000, 10_000),
+      runnerConcurrency: 16,
+    },
     memory: { first: 100, total: memoryRequests ?? size(1_000, 10_000), users: 256 },
   };
 }

@@ -6,6 +6,7 @@
 import type { Phase } from "../context.ts";
 import * as connect from "./connect.ts";
 import * as callback from "./callback.ts";
+import * as webhooks from "./webhooks.ts";
 import * as accessToken from "./access_token.ts";
 import * as nearExpiry from "./near_expiry.ts";
 import * as storm from "./storm.ts";
@@ -16,6 +17,7 @@ import * as memory from "./memory.ts";
 export const PHASES: readonly Phase[] = [
   connect,
   callback,
+  webhooks,
   accessToken,
   nearExpiry,
   storm,

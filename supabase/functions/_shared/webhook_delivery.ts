@@ -241,10 +241,13 @@ export async function deliverDue(
  */
 export function deliverSoon(deps: WebhookDeliveryDeps, userId: string): void {
   if (!deps.webhooks) return;
+  // Started on the next turn of the event loop: the person's response goes out first.
+  const nextTurn = new Promise((resolve) => setTimeout(resolve, 0));
   runInBackground(
-    deliverDue(deps, { userId, limit: 10, deadline: Date.now() + 60_000 }).catch((error) => {
-      console.warn(`webhooks: first attempt skipped: ${error?.code ?? "error"}`);
-    }),
+    nextTurn.then(() => deliverDue(deps, { userId, limit: 10, deadline: Date.now() + 60_000 }))
+      .catch((error) => {
+        console.warn(`webhooks: first attempt skipped: ${error?.code ?? "error"}`);
+      }),
   );
 }
 
