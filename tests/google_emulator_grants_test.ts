@@ -248,7 +248,11 @@ Deno.test("emulator: a refresh token unused for six months answers invalid_grant
 
 Deno.test("emulator: bulk grants derive refresh tokens that refresh, revoke and stay cheap until used", async () => {
   const { emulator } = await testEmulator();
-  const made = await controlCall(emulator, "grants/bulk", { count: 100_000, batch: "b1" });
+  const made = await controlCall(emulator, "grants/bulk", {
+    count: 100_000,
+    batch: "b1",
+    scopes: ["openid", "email", CALENDAR_EVENTS],
+  });
   assert.equal(made.status, 200);
   assert.equal(made.body.refreshTokenFormat, "1//bulk.b1.{index}");
   assert.equal(made.body.grants, undefined, "large batches are derived, not listed");
@@ -267,11 +271,17 @@ Deno.test("emulator: bulk grants derive refresh tokens that refresh, revoke and 
     lifetimeSeconds: 60,
     lastUsedAgoMs: 10 * DAY_MS,
   });
+  assert.equal(
+    small.body.scope,
+    `email https://www.googleapis.com/auth/userinfo.email ${CALENDAR_EVENTS}`,
+  );
   assert.deepEqual(small.body.grants.map((g: { refreshToken: string }) => g.refreshToken), [
     "1//bulk.b2.0",
     "1//bulk.b2.1",
   ]);
-  assert.equal((await refreshCall(emulator, "1//bulk.b2.1")).body.refresh_token_expires_in, 60);
+  const limited = await refreshCall(emulator, "1//bulk.b2.1");
+  assert.equal(limited.body.refresh_token_expires_in, 60);
+  assert.equal(limited.body.id_token, undefined, "no openid in the default bulk scopes");
   assert.equal((await controlCall(emulator, "grants/bulk", { count: 1, batch: "b2" })).status, 400);
 });
 

@@ -303,7 +303,8 @@ export class EmulatorState {
     const record: RefreshRecord = {
       email: account.email,
       clientId: batch.clientId,
-      scopes: [...batch.scopes],
+      // Shared with the batch: scope arrays are replaced, never changed in place.
+      scopes: batch.scopes,
       createdAt: batch.createdAt,
       lastUsedAt: batch.lastUsedAt,
       expiresAt: batch.expiresAt,

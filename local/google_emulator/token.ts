@@ -165,8 +165,10 @@ async function refresh(
     return oauthError(400, "invalid_scope", "Scope not granted to this refresh token.");
   }
   record.lastUsedAt = state.now();
+  // Without a scope parameter the grant's own array serves (100k bulk refreshes share it).
+  const scopes = form.has("scope") ? grantedScopes(requested) : record.scopes;
   const access = state.issueAccessToken(
-    { email: record.email, clientId: record.clientId, scopes: grantedScopes(requested) },
+    { email: record.email, clientId: record.clientId, scopes },
     { refreshToken: token, code: undefined },
   );
   return await tokenResponse(state, access, {
