@@ -1,12 +1,17 @@
 /**
- * Hostile input (issue 5), on a private stack: over 60 distinct malicious or malformed requests to
- * google-connect, google-callback and the result page. Each must get the expected 4xx with a
+ * Hostile input (issues 5 and 14), on a private stack: over 60 distinct malicious or malformed
+ * requests to google-connect, google-callback and the result page. Each must get the expected 4xx with a
  * stable error code (connect: JSON `code`; callback and result page: `x-error-code`), echo
  * nothing it was sent, inject no header, and leave the database exactly as it was (a fingerprint
  * of the token rows, the pending flows and auth.users before and after every case).
+ *
+ * Only cases that need HTTP stay here (headers, bodies, methods, the stack's own secrets, the
+ * database untouched). Forged states and user tokens, and malformed user ids and emails, are
+ * unit tests beside the modules that refuse them: _shared/oauth_state_test.ts,
+ * caller_auth_test.ts and request_input_test.ts.
  */
 
-import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { base64url, SignJWT } from "jose";
 import { ERROR_STATUS } from "../supabase/functions/_shared/errors.ts";
 import { STATE_TYP } from "../supabase/functions/_shared/oauth_state.ts";
 import assert from "node:assert/strict";
@@ -64,8 +69,6 @@ async function runCases(s: PrivateStack, group: string, cases: Case[]): Promise<
     else tally[group]!.rejected += 1;
   }
 }
-
-const enc = (value: unknown) => base64url.encode(JSON.stringify(value));
 
 interface Context {
   s: PrivateStack;
@@ -125,11 +128,17 @@ function connectCases(ctx: Context): Case[] {
   const signUser = async (
     alg: string,
     key: CryptoKey | Uint8Array,
-    exp = now + 600,
-  ) =>
-    await new SignJWT(userClaims).setProtectedHeader({ alg, typ: "JWT" })
+    exp: number | null = now + 600,
+  ) => {
+    const jwt = new SignJWT(userClaims).setProtectedHeader({ alg, typ: "JWT" })
       .setIssuer(`${s.info.api_url}/auth/v1`).setSubject(user.id).setAudience("authenticated")
-      .setIssuedAt(now - 10).setExpirationTime(exp).sign(key);
+      .setIssuedAt(now - 10);
+    if (exp !== null) jwt.setExpirationTime(exp);
+    return await jwt.sign(key);
+  };
+  const jwtSecret = new TextEncoder().encode(s.info.jwt_secret);
+  const botKey = s.info.function_env.BOT_API_KEYS!.split(",")[0]!;
+  const asBot = { authorization: `Bearer ${botKey}` };
 
   const bodyOf = (value: unknown) => JSON.stringify({ user_id: value });
   const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
@@ -149,38 +158,6 @@ function connectCases(ctx: Context): Case[] {
     {
       name: "anon key as bearer",
       send: get(q([["user_id", user.id]]), { authorization: `Bearer ${s.info.anon_key}` }),
-      ...unauthorized,
-    },
-    {
-      name: "user token with alg none",
-      send: asUser(
-        `${enc({ alg: "none", typ: "JWT" })}.${
-          enc({
-            ...userClaims,
-            sub: user.id,
-            aud: "authenticated",
-            iss: `${s.info.api_url}/auth/v1`,
-            exp: now + 600,
-          })
-        }.`,
-      ),
-      ...unauthorized,
-    },
-    {
-      name: "user token HS256-signed with the JWT secret",
-      send: async () =>
-        asUser(await signUser("HS256", new TextEncoder().encode(s.info.jwt_secret)))(),
-      ...unauthorized,
-    },
-    {
-      name: "user token signed by a stranger's EC key",
-      send: async () =>
-        asUser(await signUser("ES256", (await generateKeyPair("ES256")).privateKey))(),
-      ...unauthorized,
-    },
-    {
-      name: "expired user token",
-      send: async () => asUser(await s.userToken(user.id, { ttlSeconds: -120 }))(),
       ...unauthorized,
     },
     {
@@ -210,37 +187,7 @@ function connectCases(ctx: Context): Case[] {
       status: 403,
       code: "forbidden",
     },
-    { name: "non-UUID user_id", send: post(bodyOf("abc")), ...invalid, marker: "abc" },
-    {
-      name: "SQL-looking user_id (' OR 1=1 --)",
-      send: post(bodyOf("' OR 1=1 --")),
-      ...invalid,
-      marker: "OR 1=1",
-    },
-    {
-      name: "SQL-looking user_id (uuid'; drop table)",
-      send: post(bodyOf(`${user.id}'; drop table auth.users; --`)),
-      ...invalid,
-      marker: "drop table",
-    },
-    { name: "UUID with a trailing newline", send: post(bodyOf(`${user.id}\n`)), ...invalid },
     { name: "UUID with a NUL byte", send: get(`user_id=${user.id}%00`), ...invalid },
-    {
-      name: "UUID with a zero-width space",
-      send: post(bodyOf(`${user.id.slice(0, 8)}\u200b${user.id.slice(8)}`)),
-      ...invalid,
-    },
-    {
-      name: "UUID in full-width digits",
-      send: post(bodyOf(user.id.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d))))),
-      ...invalid,
-    },
-    {
-      name: "path traversal in user_id",
-      send: get(q([["user_id", "../../../etc/passwd"]])),
-      ...invalid,
-      marker: "etc/passwd",
-    },
     {
       name: "header injection in user_id",
       send: get(q([["user_id", `${user.id}\r\nSet-Cookie: owned=1\r\nX-Injected: 1`]])),
@@ -252,29 +199,6 @@ function connectCases(ctx: Context): Case[] {
       send: post(JSON.stringify({ user_id: user.id, login_hint: "a@b.example\r\nX-Injected: 1" })),
       ...invalid,
       marker: "X-Injected",
-    },
-    {
-      name: "markup in login_hint",
-      send: post(
-        JSON.stringify({ user_id: user.id, login_hint: "<script>alert(1)</script>@x.example" }),
-      ),
-      ...invalid,
-      marker: "<script>",
-    },
-    {
-      name: "unicode login_hint",
-      send: post(JSON.stringify({ user_id: user.id, login_hint: "ädä@exämple.com" })),
-      ...invalid,
-    },
-    {
-      name: "overlong login_hint",
-      send: post(
-        JSON.stringify({
-          user_id: user.id,
-          login_hint: `${"a".repeat(60)}@${"b".repeat(300)}.example`,
-        }),
-      ),
-      ...invalid,
     },
     {
       name: "user_id twice in the query",
@@ -413,6 +337,72 @@ function connectCases(ctx: Context): Case[] {
       send: get(q([["user_id", user.id], ["pad", "p".repeat(16 * 1024)]])),
       ...invalid,
     },
+    // Issue 14: repeated JSON keys, bot keys, HS256 user tokens (verified by the Auth server).
+    {
+      name: "user_id twice in the JSON body, the valid one last",
+      send: post(`{"user_id":"x","user_id":"${user.id}"}`),
+      ...invalid,
+    },
+    {
+      name: "user_id twice in the JSON body, the valid one first",
+      send: post(`{"user_id":"${user.id}","user_id":"x"}`),
+      ...invalid,
+    },
+    {
+      name: "user_id twice in the JSON body, once escaped",
+      send: post(`{"user_id":"${user.id}","user\\u005fid":"${ctx.other.id}"}`),
+      ...invalid,
+    },
+    {
+      name: "expected_google_email with header injection",
+      send: post(
+        JSON.stringify({ user_id: user.id, expected_google_email: "a@b.example\r\nX-Injected: 1" }),
+      ),
+      ...invalid,
+      marker: "X-Injected",
+    },
+    {
+      name: "expected_google_email twice in the query",
+      send: get(q([["user_id", user.id], ["expected_google_email", "a@b.example"], [
+        "expected_google_email",
+        "c@d.example",
+      ]])),
+      ...invalid,
+    },
+    {
+      name: "HS256 user token signed with another secret",
+      send: async () =>
+        asUser(
+          await signUser("HS256", new TextEncoder().encode("x".repeat(16) + "y".repeat(24))),
+        )(),
+      ...unauthorized,
+    },
+    {
+      name: "HS256 user token without exp, right secret",
+      send: async () => asUser(await signUser("HS256", jwtSecret, null))(),
+      ...unauthorized,
+    },
+    {
+      name: "HS256 user token expired, right secret",
+      send: async () => asUser(await signUser("HS256", jwtSecret, now - 120))(),
+      ...unauthorized,
+    },
+    {
+      name: "bot key as apikey",
+      send: get(q([["user_id", user.id]]), { apikey: botKey }),
+      ...unauthorized,
+    },
+    {
+      name: "bot key with a lowercase scheme",
+      send: get(q([["user_id", user.id]]), { authorization: `bearer ${botKey}` }),
+      ...unauthorized,
+    },
+    {
+      name: "bot key missing its last character",
+      send: get(q([["user_id", user.id]]), { authorization: `Bearer ${botKey.slice(0, -1)}` }),
+      ...unauthorized,
+    },
+    { name: "bot key without a user_id", send: get("", asBot), ...invalid },
     {
       name: "unknown but well-formed user",
       send: post(bodyOf(crypto.randomUUID())),
@@ -422,11 +412,11 @@ function connectCases(ctx: Context): Case[] {
   ];
 }
 
-async function callbackCases(ctx: Context): Promise<Case[]> {
+function callbackCases(ctx: Context): Case[] {
   const { s, state, callbackUrl } = ctx;
   const config = s.config;
   const base = s.info.google_redirect_uri;
-  const [header, payload, signature] = state.split(".") as [string, string, string];
+  const payload = state.split(".")[1]!;
   const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload)));
   const withState = (...states: string[]) => () => {
     const url = new URL(callbackUrl);
@@ -436,39 +426,12 @@ async function callbackCases(ctx: Context): Promise<Case[]> {
   };
   const raw = (query: string, init: RequestInit = {}) => () =>
     fetch(`${base}?${query}`, { redirect: "manual", ...init });
-  const sign = async (
-    extra: Record<string, unknown>,
-    options: { alg?: string; typ?: string; key?: CryptoKey | Uint8Array; crit?: boolean } = {},
-  ) => {
-    const protectedHeader: Record<string, unknown> = {
-      alg: options.alg ?? "HS256",
-      typ: options.typ ?? STATE_TYP,
-    };
-    if (options.crit) {
-      // jose refuses to sign an unknown critical header: sign this one by hand.
-      Object.assign(protectedHeader, { crit: ["x-must"], "x-must": 1 });
-      const input = `${enc(protectedHeader)}.${enc({ ...claims, ...extra })}`;
-      const key = await crypto.subtle.importKey(
-        "raw",
-        new Uint8Array(config.state.secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input));
-      return `${input}.${base64url.encode(new Uint8Array(mac))}`;
-    }
-    const jwt = new SignJWT({ ...claims, ...extra }).setProtectedHeader(
-      protectedHeader as { alg: string },
-    );
-    return await jwt.sign(options.key ?? config.state.secret);
-  };
-  const flip = (text: string) => text.slice(0, 5) + (text[5] === "A" ? "B" : "A") + text.slice(6);
+  // Signed with the right secret: these cases are about what the callback does with its claims.
+  const sign = async (extra: Record<string, unknown>) =>
+    await new SignJWT({ ...claims, ...extra }).setProtectedHeader({ alg: "HS256", typ: STATE_TYP })
+      .sign(config.state.secret);
   const invalid = { status: 400, code: "state_invalid" };
   const method = { status: 405, code: "method_not_allowed" };
-  const other = new TextEncoder().encode("another secret that is at least thirty-two bytes");
-  const ecKey = (await generateKeyPair("ES256")).privateKey;
-  const deep = { x: JSON.parse("[".repeat(200) + "]".repeat(200)) };
 
   const cases: Case[] = [
     { name: "no parameters", send: raw(""), ...invalid },
@@ -479,100 +442,43 @@ async function callbackCases(ctx: Context): Promise<Case[]> {
     },
     { name: "empty state", send: withState(""), ...invalid },
     { name: "state given twice", send: withState(state, state), ...invalid },
-    { name: "truncated state", send: withState(state.slice(0, -10)), ...invalid },
-    { name: "state without its signature", send: withState(`${header}.${payload}`), ...invalid },
-    { name: "state header only", send: withState(header), ...invalid },
     {
-      name: "one signature character changed",
-      send: withState(`${header}.${payload}.${flip(signature)}`),
+      name: "code given twice",
+      send: () => {
+        const url = new URL(callbackUrl);
+        url.searchParams.append("code", url.searchParams.get("code")!);
+        return fetch(url, { redirect: "manual" });
+      },
+      status: 400,
+      code: "invalid_request",
+    },
+    {
+      name: "iss given twice",
+      send: () => {
+        const url = new URL(callbackUrl);
+        url.searchParams.append("iss", url.searchParams.get("iss") ?? "https://evil.example");
+        return fetch(url, { redirect: "manual" });
+      },
+      status: 400,
+      code: "invalid_request",
+    },
+    {
+      name: "a state naming the user (sub), as older links did, right secret",
+      send: async () => withState(await sign({ sub: ctx.user.id }))(),
       ...invalid,
     },
     {
-      name: "payload swapped to another user, signature kept",
-      send: withState(`${header}.${enc({ ...claims, sub: ctx.other.id })}.${signature}`),
-      ...invalid,
-    },
-    {
-      name: "re-signed with another secret",
-      send: async () => withState(await sign({}, { key: other }))(),
+      name: "no user binding, right secret",
+      send: async () => withState(await sign({ ubd: undefined }))(),
       ...invalid,
     },
     {
       name: "re-signed with the Supabase JWT secret",
       send: async () =>
-        withState(await sign({}, { key: new TextEncoder().encode(s.info.jwt_secret) }))(),
-      ...invalid,
-    },
-    {
-      name: "alg none",
-      send: withState(`${enc({ alg: "none", typ: STATE_TYP })}.${payload}.`),
-      ...invalid,
-    },
-    {
-      name: "HS512 with the right secret",
-      send: async () => withState(await sign({}, { alg: "HS512" }))(),
-      ...invalid,
-    },
-    {
-      name: "ES256 with a stranger's key",
-      send: async () => withState(await sign({}, { alg: "ES256", key: ecKey }))(),
-      ...invalid,
-    },
-    {
-      name: "ES256 header with an embedded public key",
-      send: async () => {
-        const jwk = await exportJWK(
-          (await generateKeyPair("ES256", { extractable: true })).publicKey,
-        );
-        return withState(`${enc({ alg: "ES256", typ: STATE_TYP, jwk })}.${payload}.${signature}`)();
-      },
-      ...invalid,
-    },
-    { name: "typ JWT", send: async () => withState(await sign({}, { typ: "JWT" }))(), ...invalid },
-    {
-      name: "another audience",
-      send: async () => withState(await sign({ aud: "https://evil.example/cb" }))(),
-      ...invalid,
-    },
-    {
-      name: "another issuer",
-      send: async () => withState(await sign({ iss: "https://evil.example/connect" }))(),
-      ...invalid,
-    },
-    {
-      name: "SQL-looking sub, right secret",
-      send: async () => withState(await sign({ sub: "' OR 1=1 --" }))(),
-      ...invalid,
-    },
-    {
-      name: "SQL-looking jti, right secret",
-      send: async () =>
-        withState(await sign({ jti: "x'; delete from google_oauth_pending_flows; --" }))(),
-      ...invalid,
-    },
-    {
-      name: "no jti, right secret",
-      send: async () => withState(await sign({ jti: undefined }))(),
-      ...invalid,
-    },
-    {
-      name: "not valid before the future, right secret",
-      send: async () => withState(await sign({ nbf: Math.floor(Date.now() / 1000) + 3600 }))(),
-      ...invalid,
-    },
-    {
-      name: "unknown critical header, right secret",
-      send: async () => withState(await sign({}, { crit: true }))(),
-      ...invalid,
-    },
-    {
-      name: "state over 2 KB, right secret",
-      send: async () => withState(await sign({ pad: "p".repeat(2100) }))(),
-      ...invalid,
-    },
-    {
-      name: "deeply nested claims",
-      send: async () => withState(await sign(deep, { key: other }))(),
+        withState(
+          await new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: STATE_TYP })
+            .sign(new TextEncoder().encode(s.info.jwt_secret)),
+        )(),
       ...invalid,
     },
     {
@@ -581,13 +487,7 @@ async function callbackCases(ctx: Context): Promise<Case[]> {
       ...invalid,
       marker: "evil.example",
     },
-    {
-      name: "unicode and control characters in state",
-      send: withState(`ẞtäte\u0000\u0007\u202e${state}`),
-      ...invalid,
-    },
     { name: "SQL-looking state", send: withState("' OR '1'='1"), ...invalid, marker: "OR '1'" },
-    { name: "JSON instead of a JWT", send: withState(JSON.stringify(claims)), ...invalid },
     {
       name: "URL over 8 KB",
       send: () => {
@@ -694,7 +594,7 @@ Deno.test({
   ...opts,
   async fn() {
     const ctx = await getContext();
-    await runCases(ctx.s, "google-callback", await callbackCases(ctx));
+    await runCases(ctx.s, "google-callback", callbackCases(ctx));
     assert.deepEqual(failures.filter((f) => f.startsWith("google-callback")), []);
     // Control: the flow every case tampered with is intact, so each refusal was for the
     // tampering alone; the untouched link still connects.
