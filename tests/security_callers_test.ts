@@ -150,3 +150,41 @@ Deno.test("a user token without exp gets 401, HS256 or ES256", async () => {
   const ok = await call("google-status", bearer(await userToken(user.id)));
   assert.deepEqual(ok.status, 200);
 });
+
+Deno.test("every error answer carries its code in x-error-code, as the README says", async () => {
+  const user = await createUser("x-error-code");
+  const cases: [string, RequestInit, string][] = [
+    ["google-status", { method: "POST" }, "unauthorized"],
+    ["google-status", { method: "PUT", headers: bearer(botKey!) }, "method_not_allowed"],
+    [
+      "google-connect",
+      {
+        method: "POST",
+        headers: { ...bearer(botKey!), "content-type": "application/json" },
+        body: `{"user_id":"${user.id}","user_id":"x"}`,
+      },
+      "invalid_request",
+    ],
+    [
+      "google-connect",
+      {
+        method: "POST",
+        headers: { ...bearer(botKey!), "content-type": "application/json" },
+        body: JSON.stringify({ user_id: crypto.randomUUID() }),
+      },
+      "user_not_found",
+    ],
+    [
+      "google-disconnect",
+      { method: "POST", headers: bearer(await userToken(user.id)), body: "" },
+      "forbidden",
+    ],
+  ];
+  for (const [name, init, code] of cases) {
+    const url = new URL(`${stack.functions_url}/${name}`);
+    if (code === "forbidden") url.searchParams.set("user_id", crypto.randomUUID());
+    const res = await fetch(url, init);
+    const body = await res.json();
+    assert.deepEqual([body.code, res.headers.get("x-error-code")], [code, code], name);
+  }
+});
