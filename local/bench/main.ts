@@ -10,6 +10,7 @@
  *   --functions-dir=DIR     a modified copy of supabase/functions for cold and memory
  *   --memory-requests=N     stretch the memory curve
  *   --memory-only=<names>   the memory phase for some functions only
+ *   --maintenance-sizes=N,… the row counts the maintenance phase seeds (default 10k,100k,1M)
  * Runs with --only or --functions-dir write results-partial.json and results-partial.md.
  */
 
@@ -38,6 +39,8 @@ if (unknown.length > 0) {
 const functionsDir = flag("functions-dir") ?? DEFAULT_FUNCTIONS_DIR;
 const memoryRequests = flag("memory-requests");
 const plan = planFor(quick, memoryRequests ? Number(memoryRequests) : undefined);
+const maintenanceSizes = flag("maintenance-sizes");
+if (maintenanceSizes) plan.maintenance.sizes = maintenanceSizes.split(",").map(Number);
 
 await Deno.mkdir(OUT_DIR, { recursive: true });
 await Deno.remove(STACK_DIR, { recursive: true }).catch(() => {});

@@ -32,5 +32,13 @@ export function planFor(quick: boolean, memoryRequests?: number) {
       runnerConcurrency: 16,
     },
     memory: { first: 100, total: memoryRequests ?? size(1_000, 10_000), users: 256 },
+    // --maintenance-sizes= replaces `sizes` (1M rows take minutes to seed on 2 cores).
+    maintenance: {
+      sizes: size([1_000, 10_000], [10_000, 100_000, 1_000_000]),
+      repeats: size(5, 15),
+      keepaliveGrants: size(400, 1_000),
+      keepalivePasses: size(2, 5),
+      rewrapRows: size(2_000, 6_000),
+    },
   };
 }

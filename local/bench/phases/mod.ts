@@ -12,8 +12,12 @@ import * as nearExpiry from "./near_expiry.ts";
 import * as storm from "./storm.ts";
 import * as cold from "./cold.ts";
 import * as memory from "./memory.ts";
+import * as maintenance from "./maintenance.ts";
 
-/** Every phase, in running order (memory last: it reuses the callback phase's used links). */
+/**
+ * Every phase, in running order (memory after callback: it reuses the callback phase's used
+ * links; maintenance last: it fills the tokens table with up to 1M synthetic rows).
+ */
 export const PHASES: readonly Phase[] = [
   connect,
   callback,
@@ -23,4 +27,5 @@ export const PHASES: readonly Phase[] = [
   storm,
   cold,
   memory,
+  maintenance,
 ];
