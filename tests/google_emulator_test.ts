@@ -4,78 +4,25 @@ import {
   answerConsent,
   createGoogleEmulator,
   type GoogleEmulator,
-  type GoogleEmulatorOptions,
   MAX_REFRESH_TOKENS_PER_CLIENT,
   parseCliArgs,
   serveGoogleEmulator,
 } from "../local/google_emulator/mod.ts";
-import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import assert from "node:assert/strict";
+import {
+  CALENDAR_EVENTS,
+  OTHER_TEST_CLIENT as OTHER_CLIENT,
+  TEST_CLIENT as CLIENT,
+  TEST_EMAIL as EMAIL,
+  TEST_ISSUER as ISSUER,
+  TEST_REDIRECT_URI as REDIRECT_URI,
+  TEST_START as START,
+  testAuthUrl as authUrl,
+  testEmulator as setup,
+  type TokenBody,
+} from "../local/google_emulator/testing.ts";
 
-const ISSUER = "http://127.0.0.1:54340";
-const REDIRECT_URI = "http://127.0.0.1:3000/callback";
-const CALENDAR_EVENTS = "https://www.googleapis.com/auth/calendar.events";
 const USERINFO_EMAIL = "https://www.googleapis.com/auth/userinfo.email";
-const CLIENT = {
-  clientId: "client-1.apps.googleusercontent.com",
-  clientSecret: "secret-1",
-  redirectUris: [REDIRECT_URI],
-};
-const OTHER_CLIENT = {
-  clientId: "client-2.apps.googleusercontent.com",
-  clientSecret: "secret-2",
-  redirectUris: [REDIRECT_URI],
-};
-const EMAIL = "ada@example.com";
-const START = Date.parse("2026-01-05T09:00:00Z");
-
-interface TokenBody {
-  access_token?: string;
-  expires_in?: number;
-  refresh_token?: string;
-  scope?: string;
-  token_type?: string;
-  id_token?: string;
-  error?: string;
-  error_description?: string;
-}
-
-interface Setup {
-  emulator: GoogleEmulator;
-  advance(ms: number): void;
-}
-
-async function setup(overrides: Partial<GoogleEmulatorOptions> = {}): Promise<Setup> {
-  let clock = START;
-  const emulator = await createGoogleEmulator({
-    issuer: ISSUER,
-    clients: [CLIENT, OTHER_CLIENT],
-    now: () => clock,
-    ...overrides,
-  });
-  return {
-    emulator,
-    advance(ms) {
-      clock += ms;
-    },
-  };
-}
-
-function authUrl(params: Record<string, string | undefined> = {}): string {
-  const url = new URL(`${ISSUER}/o/oauth2/v2/auth`);
-  const all: Record<string, string | undefined> = {
-    client_id: CLIENT.clientId,
-    redirect_uri: REDIRECT_URI,
-    response_type: "code",
-    scope: `openid email ${CALENDAR_EVENTS}`,
-    state: "state-123",
-    access_type: "offline",
-    ...params,
-  };
-  for (const [name, value] of Object.entries(all)) {
-    if (value !== undefined) url.searchParams.set(name, value);
-  }
-  return url.href;
-}
 
 interface Authorized {
   code: string;
@@ -138,7 +85,7 @@ async function signIn(
   options: { email?: string; params?: Record<string, string | undefined>; uncheck?: string[] } = {},
 ): Promise<TokenBody> {
   const { status, body } = await exchange(emulator, await authorize(emulator, options));
-  assertEquals(status, 200, JSON.stringify(body));
+  assert.deepEqual(status, 200, JSON.stringify(body));
   return body;
 }
 
@@ -173,23 +120,23 @@ function control(emulator: GoogleEmulator, path: string, body?: unknown) {
 Deno.test("emulator: discovery document publishes endpoints derived from the issuer", async () => {
   const { emulator } = await setup();
   const doc = await (await emulator.fetch("/.well-known/openid-configuration")).json();
-  assertEquals(doc.issuer, ISSUER);
-  assertEquals(doc.authorization_endpoint, `${ISSUER}/o/oauth2/v2/auth`);
-  assertEquals(doc.token_endpoint, `${ISSUER}/token`);
-  assertEquals(doc.revocation_endpoint, `${ISSUER}/revoke`);
-  assertEquals(doc.jwks_uri, `${ISSUER}/oauth2/v3/certs`);
-  assertEquals(doc.response_types_supported, ["code"]);
-  assertEquals(doc.code_challenge_methods_supported, ["plain", "S256"]);
-  assertEquals(doc.token_endpoint_auth_methods_supported, [
+  assert.deepEqual(doc.issuer, ISSUER);
+  assert.deepEqual(doc.authorization_endpoint, `${ISSUER}/o/oauth2/v2/auth`);
+  assert.deepEqual(doc.token_endpoint, `${ISSUER}/token`);
+  assert.deepEqual(doc.revocation_endpoint, `${ISSUER}/revoke`);
+  assert.deepEqual(doc.jwks_uri, `${ISSUER}/oauth2/v3/certs`);
+  assert.deepEqual(doc.response_types_supported, ["code"]);
+  assert.deepEqual(doc.code_challenge_methods_supported, ["plain", "S256"]);
+  assert.deepEqual(doc.token_endpoint_auth_methods_supported, [
     "client_secret_post",
     "client_secret_basic",
   ]);
-  assertEquals(doc.id_token_signing_alg_values_supported, ["RS256"]);
+  assert.deepEqual(doc.id_token_signing_alg_values_supported, ["RS256"]);
   const jwks = await (await emulator.fetch("/oauth2/v3/certs")).json();
-  assertEquals(jwks.keys.length, 1);
-  assertEquals(jwks.keys[0].alg, "RS256");
-  assert(typeof jwks.keys[0].kid === "string" && jwks.keys[0].kid.length > 0);
-  assert(jwks.keys[0].d === undefined, "private key material must not be published");
+  assert.deepEqual(jwks.keys.length, 1);
+  assert.deepEqual(jwks.keys[0].alg, "RS256");
+  assert.ok(typeof jwks.keys[0].kid === "string" && jwks.keys[0].kid.length > 0);
+  assert.ok(jwks.keys[0].d === undefined, "private key material must not be published");
 });
 
 // --- authorization endpoint -----------------------------------------------------------------
@@ -199,9 +146,9 @@ Deno.test("emulator: auth endpoint shows an error page for an unknown or missing
   for (const clientId of ["nobody.apps.googleusercontent.com", undefined]) {
     const response = await emulator.fetch(authUrl({ client_id: clientId }));
     const html = await response.text();
-    assertEquals(response.status, 400);
-    assertEquals(response.headers.get("location"), null);
-    assert(html.includes("invalid_client"), html);
+    assert.deepEqual(response.status, 400);
+    assert.deepEqual(response.headers.get("location"), null);
+    assert.ok(html.includes("invalid_client"), html);
   }
 });
 
@@ -210,14 +157,14 @@ Deno.test("emulator: auth endpoint never redirects to a mismatched redirect_uri"
   for (const redirectUri of [`${REDIRECT_URI}/`, "http://evil.test/callback"]) {
     const response = await emulator.fetch(authUrl({ redirect_uri: redirectUri }));
     const html = await response.text();
-    assertEquals(response.status, 400);
-    assertEquals(response.headers.get("location"), null);
-    assert(html.includes("redirect_uri_mismatch"), html);
+    assert.deepEqual(response.status, 400);
+    assert.deepEqual(response.headers.get("location"), null);
+    assert.ok(html.includes("redirect_uri_mismatch"), html);
   }
   const missing = await emulator.fetch(authUrl({ redirect_uri: undefined }));
   await missing.text();
-  assertEquals(missing.status, 400);
-  assertEquals(missing.headers.get("location"), null);
+  assert.deepEqual(missing.status, 400);
+  assert.deepEqual(missing.headers.get("location"), null);
 });
 
 Deno.test("emulator: auth endpoint redirects safe request errors with state", async () => {
@@ -233,12 +180,12 @@ Deno.test("emulator: auth endpoint redirects safe request errors with state", as
   ];
   for (const [params, error] of cases) {
     const response = await emulator.fetch(authUrl(params));
-    assertEquals(response.status, 302, JSON.stringify(params));
+    assert.deepEqual(response.status, 302, JSON.stringify(params));
     const location = new URL(response.headers.get("location") ?? "");
-    assertEquals(location.origin + location.pathname, REDIRECT_URI);
-    assertEquals(location.searchParams.get("error"), error, JSON.stringify(params));
-    assertEquals(location.searchParams.get("state"), "state-123");
-    assertEquals(location.searchParams.get("code"), null);
+    assert.deepEqual(location.origin + location.pathname, REDIRECT_URI);
+    assert.deepEqual(location.searchParams.get("error"), error, JSON.stringify(params));
+    assert.deepEqual(location.searchParams.get("state"), "state-123");
+    assert.deepEqual(location.searchParams.get("code"), null);
   }
 });
 
@@ -249,15 +196,15 @@ Deno.test("emulator: consent page escapes values and offers checkboxes for non-s
     scope: `openid email profile ${USERINFO_EMAIL} ${CALENDAR_EVENTS}`,
   }));
   const html = await response.text();
-  assertEquals(response.status, 200);
-  assert(response.headers.get("content-type")?.startsWith("text/html"));
-  assert(!html.includes("<script>"), "login_hint must be escaped");
-  assert(html.includes("&lt;script&gt;"));
-  assert(html.includes('name="consent_id"'));
-  assert(html.includes('value="known@example.com"'), "known accounts are listed");
+  assert.deepEqual(response.status, 200);
+  assert.ok(response.headers.get("content-type")?.startsWith("text/html"));
+  assert.ok(!html.includes("<script>"), "login_hint must be escaped");
+  assert.ok(html.includes("&lt;script&gt;"));
+  assert.ok(html.includes('name="consent_id"'));
+  assert.ok(html.includes('value="known@example.com"'), "known accounts are listed");
   const checkboxes = [...html.matchAll(/type="checkbox" name="scope" value="([^"]*)"/g)]
     .map((match) => match[1]);
-  assertEquals(checkboxes, [CALENDAR_EVENTS]);
+  assert.deepEqual(checkboxes, [CALENDAR_EVENTS]);
 });
 
 Deno.test("emulator: cancel on the consent page redirects with access_denied", async () => {
@@ -267,34 +214,34 @@ Deno.test("emulator: cancel on the consent page redirects with access_denied", a
     action: "cancel",
     fetch: emulator.fetch,
   });
-  assertEquals(redirect.origin + redirect.pathname, REDIRECT_URI);
-  assertEquals(redirect.searchParams.get("error"), "access_denied");
-  assertEquals(redirect.searchParams.get("state"), "state-123");
-  assertEquals(redirect.searchParams.get("code"), null);
+  assert.deepEqual(redirect.origin + redirect.pathname, REDIRECT_URI);
+  assert.deepEqual(redirect.searchParams.get("error"), "access_denied");
+  assert.deepEqual(redirect.searchParams.get("state"), "state-123");
+  assert.deepEqual(redirect.searchParams.get("code"), null);
 });
 
 Deno.test("emulator: allow redirects with code, Google-style scope, state and iss", async () => {
   const { emulator } = await setup();
   const { redirect } = await authorize(emulator);
-  assertEquals(redirect.origin + redirect.pathname, REDIRECT_URI);
-  assertEquals(
+  assert.deepEqual(redirect.origin + redirect.pathname, REDIRECT_URI);
+  assert.deepEqual(
     redirect.searchParams.get("scope"),
     `email openid ${USERINFO_EMAIL} ${CALENDAR_EVENTS}`,
   );
-  assertEquals(redirect.searchParams.get("state"), "state-123");
-  assertEquals(redirect.searchParams.get("iss"), ISSUER);
-  assertEquals(redirect.searchParams.get("authuser"), "0");
-  assert(redirect.searchParams.get("code")?.startsWith("4/0A"));
+  assert.deepEqual(redirect.searchParams.get("state"), "state-123");
+  assert.deepEqual(redirect.searchParams.get("iss"), ISSUER);
+  assert.deepEqual(redirect.searchParams.get("authuser"), "0");
+  assert.ok(redirect.searchParams.get("code")?.startsWith("4/0A"));
 });
 
 Deno.test("emulator: an unticked scope is not granted", async () => {
   const { emulator } = await setup();
   const authorized = await authorize(emulator, { uncheck: [CALENDAR_EVENTS] });
-  assertEquals(authorized.redirect.searchParams.get("scope"), `email openid ${USERINFO_EMAIL}`);
+  assert.deepEqual(authorized.redirect.searchParams.get("scope"), `email openid ${USERINFO_EMAIL}`);
   const { body } = await exchange(emulator, authorized);
-  assertEquals(body.scope, `email openid ${USERINFO_EMAIL}`);
+  assert.deepEqual(body.scope, `email openid ${USERINFO_EMAIL}`);
   const events = await listEvents(emulator, body.access_token);
-  assertEquals(events.status, 403);
+  assert.deepEqual(events.status, 403);
 });
 
 Deno.test("emulator: a consent_id can be answered only once", async () => {
@@ -309,12 +256,12 @@ Deno.test("emulator: a consent_id can be answered only once", async () => {
         body: new URLSearchParams({ consent_id: consentId, email: EMAIL, action }).toString(),
       });
     const first = await post(firstAction);
-    assertEquals(first.status, 302);
+    assert.deepEqual(first.status, 302);
     const second = await post("allow");
     const html = await second.text();
-    assertEquals(second.status, 400);
-    assertEquals(second.headers.get("location"), null);
-    assert(html.includes("Error 400"));
+    assert.deepEqual(second.status, 400);
+    assert.deepEqual(second.headers.get("location"), null);
+    assert.ok(html.includes("Error 400"));
   }
 });
 
@@ -330,7 +277,7 @@ Deno.test("emulator: a pending consent expires with the code lifetime", async ()
       .toString(),
   });
   await response.text();
-  assertEquals(response.status, 400);
+  assert.deepEqual(response.status, 400);
 });
 
 // --- token endpoint: authorization_code -------------------------------------------------------
@@ -339,31 +286,31 @@ Deno.test("emulator: token endpoint returns Google's token response with a signe
   const { emulator } = await setup();
   const authorized = await authorize(emulator, { params: { nonce: "nonce-1" } });
   const { status, body, response } = await exchange(emulator, authorized);
-  assertEquals(status, 200);
-  assertEquals(response.headers.get("cache-control"), "no-store");
-  assert(body.access_token?.startsWith("ya29."));
-  assert(body.refresh_token?.startsWith("1//"));
-  assertEquals(body.expires_in, 3599);
-  assertEquals(body.token_type, "Bearer");
-  assertEquals(body.scope, `email openid ${USERINFO_EMAIL} ${CALENDAR_EVENTS}`);
+  assert.deepEqual(status, 200);
+  assert.deepEqual(response.headers.get("cache-control"), "no-store");
+  assert.ok(body.access_token?.startsWith("ya29."));
+  assert.ok(body.refresh_token?.startsWith("1//"));
+  assert.deepEqual(body.expires_in, 3599);
+  assert.deepEqual(body.token_type, "Bearer");
+  assert.deepEqual(body.scope, `email openid ${USERINFO_EMAIL} ${CALENDAR_EVENTS}`);
   const { payload, protectedHeader } = await jose.jwtVerify(
     body.id_token ?? "",
     jose.createLocalJWKSet(emulator.jwks()),
     { issuer: ISSUER, audience: CLIENT.clientId, currentDate: new Date(START) },
   );
-  assertEquals(protectedHeader.alg, "RS256");
-  assertEquals(protectedHeader.kid, emulator.jwks().keys[0]?.kid);
-  assertEquals(payload.azp, CLIENT.clientId);
-  assert(/^1\d{20}$/.test(payload.sub ?? ""), `sub ${payload.sub}`);
-  assertEquals(payload.email, EMAIL);
-  assertEquals(payload.email_verified, true);
-  assertEquals(payload.nonce, "nonce-1");
-  assertEquals(payload.iat, START / 1000);
-  assertEquals(payload.exp, START / 1000 + 3600);
+  assert.deepEqual(protectedHeader.alg, "RS256");
+  assert.deepEqual(protectedHeader.kid, emulator.jwks().keys[0]?.kid);
+  assert.deepEqual(payload.azp, CLIENT.clientId);
+  assert.ok(/^1\d{20}$/.test(payload.sub ?? ""), `sub ${payload.sub}`);
+  assert.deepEqual(payload.email, EMAIL);
+  assert.deepEqual(payload.email_verified, true);
+  assert.deepEqual(payload.nonce, "nonce-1");
+  assert.deepEqual(payload.iat, START / 1000);
+  assert.deepEqual(payload.exp, START / 1000 + 3600);
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body.access_token)),
   );
-  assertEquals(payload.at_hash, jose.base64url.encode(digest.slice(0, 16)));
+  assert.deepEqual(payload.at_hash, jose.base64url.encode(digest.slice(0, 16)));
 });
 
 Deno.test("emulator: the same email keeps the same sub, other emails get another", async () => {
@@ -373,43 +320,43 @@ Deno.test("emulator: the same email keeps the same sub, other emails get another
     return jose.decodeJwt(id_token ?? "").sub;
   };
   const first = await subOf(EMAIL);
-  assertEquals(await subOf("ADA@example.com"), first);
-  assert(first !== await subOf("bob@example.com"));
+  assert.deepEqual(await subOf("ADA@example.com"), first);
+  assert.ok(first !== await subOf("bob@example.com"));
 });
 
 Deno.test("emulator: id_token iss follows idTokenIssuerStyle, also when changed at runtime", async () => {
   const { emulator } = await setup({ idTokenIssuerStyle: "bare" });
   const bare = await signIn(emulator);
-  assertEquals(jose.decodeJwt(bare.id_token ?? "").iss, "127.0.0.1:54340");
+  assert.deepEqual(jose.decodeJwt(bare.id_token ?? "").iss, "127.0.0.1:54340");
   const changed = await control(emulator, "config", { idTokenIssuerStyle: "url" });
-  assertEquals((await changed.json()).idTokenIssuerStyle, "url");
+  assert.deepEqual((await changed.json()).idTokenIssuerStyle, "url");
   const url = await signIn(emulator);
-  assertEquals(jose.decodeJwt(url.id_token ?? "").iss, ISSUER);
+  assert.deepEqual(jose.decodeJwt(url.id_token ?? "").iss, ISSUER);
 });
 
 Deno.test("emulator: no id_token without the openid scope", async () => {
   const { emulator } = await setup();
   const body = await signIn(emulator, { params: { scope: `email ${CALENDAR_EVENTS}` } });
-  assertEquals(body.id_token, undefined);
-  assertEquals(body.scope, `email ${USERINFO_EMAIL} ${CALENDAR_EVENTS}`);
+  assert.deepEqual(body.id_token, undefined);
+  assert.deepEqual(body.scope, `email ${USERINFO_EMAIL} ${CALENDAR_EVENTS}`);
 });
 
 Deno.test("emulator: refresh_token only on first offline consent or prompt=consent", async () => {
   const { emulator } = await setup();
   const online = await signIn(emulator, { params: { access_type: undefined } });
-  assertEquals(online.refresh_token, undefined);
+  assert.deepEqual(online.refresh_token, undefined);
   const first = await signIn(emulator);
-  assert(first.refresh_token !== undefined, "first offline consent gets a refresh token");
+  assert.ok(first.refresh_token !== undefined, "first offline consent gets a refresh token");
   const again = await signIn(emulator);
-  assertEquals(again.refresh_token, undefined);
+  assert.deepEqual(again.refresh_token, undefined);
   const forced = await signIn(emulator, { params: { prompt: "consent" } });
-  assert(forced.refresh_token !== undefined && forced.refresh_token !== first.refresh_token);
+  assert.ok(forced.refresh_token !== undefined && forced.refresh_token !== first.refresh_token);
   const otherClient = await signIn(emulator, { params: { prompt: "select_account" } });
-  assertEquals(otherClient.refresh_token, undefined);
+  assert.deepEqual(otherClient.refresh_token, undefined);
   // Once the person removes access, the next consent is a first consent again.
   emulator.revokeAccount(EMAIL);
   const afterRemoval = await signIn(emulator);
-  assert(afterRemoval.refresh_token !== undefined);
+  assert.ok(afterRemoval.refresh_token !== undefined);
 });
 
 Deno.test("emulator: token endpoint checks the PKCE verifier", async () => {
@@ -417,7 +364,7 @@ Deno.test("emulator: token endpoint checks the PKCE verifier", async () => {
   const wrong = await exchange(emulator, await authorize(emulator), {
     code_verifier: oauth.generateRandomCodeVerifier(),
   });
-  assertEquals([wrong.status, wrong.body.error], [400, "invalid_grant"]);
+  assert.deepEqual([wrong.status, wrong.body.error], [400, "invalid_grant"]);
   const missing = await authorize(emulator);
   const noVerifier = await tokenCall(emulator, {
     grant_type: "authorization_code",
@@ -426,9 +373,9 @@ Deno.test("emulator: token endpoint checks the PKCE verifier", async () => {
     client_id: CLIENT.clientId,
     client_secret: CLIENT.clientSecret,
   });
-  assertEquals([noVerifier.status, noVerifier.body.error], [400, "invalid_grant"]);
+  assert.deepEqual([noVerifier.status, noVerifier.body.error], [400, "invalid_grant"]);
   const short = await exchange(emulator, await authorize(emulator), { code_verifier: "abc" });
-  assertEquals(short.body.error, "invalid_grant");
+  assert.deepEqual(short.body.error, "invalid_grant");
   const verifier = oauth.generateRandomCodeVerifier();
   const redirect = await answerConsent(
     authUrl({ code_challenge: verifier, code_challenge_method: "plain" }),
@@ -439,20 +386,20 @@ Deno.test("emulator: token endpoint checks the PKCE verifier", async () => {
     verifier,
     redirect,
   });
-  assertEquals(plain.status, 200);
+  assert.deepEqual(plain.status, 200);
 });
 
 Deno.test("emulator: token endpoint rejects a reused code and revokes its tokens", async () => {
   const { emulator } = await setup();
   const authorized = await authorize(emulator);
   const first = await exchange(emulator, authorized);
-  assertEquals(first.status, 200);
-  assertEquals((await listEvents(emulator, first.body.access_token)).status, 200);
+  assert.deepEqual(first.status, 200);
+  assert.deepEqual((await listEvents(emulator, first.body.access_token)).status, 200);
   const second = await exchange(emulator, authorized);
-  assertEquals([second.status, second.body.error], [400, "invalid_grant"]);
-  assertEquals((await listEvents(emulator, first.body.access_token)).status, 401);
+  assert.deepEqual([second.status, second.body.error], [400, "invalid_grant"]);
+  assert.deepEqual((await listEvents(emulator, first.body.access_token)).status, 401);
   const refreshed = await refreshCall(emulator, first.body.refresh_token ?? "");
-  assertEquals(refreshed.body.error, "invalid_grant");
+  assert.deepEqual(refreshed.body.error, "invalid_grant");
 });
 
 Deno.test("emulator: token endpoint rejects an expired code", async () => {
@@ -460,7 +407,7 @@ Deno.test("emulator: token endpoint rejects an expired code", async () => {
   const authorized = await authorize(emulator);
   advance(600_000);
   const { status, body } = await exchange(emulator, authorized);
-  assertEquals([status, body.error], [400, "invalid_grant"]);
+  assert.deepEqual([status, body.error], [400, "invalid_grant"]);
 });
 
 Deno.test("emulator: token endpoint rejects a different redirect_uri or another client's code", async () => {
@@ -468,20 +415,20 @@ Deno.test("emulator: token endpoint rejects a different redirect_uri or another 
   const mismatch = await exchange(emulator, await authorize(emulator), {
     redirect_uri: `${REDIRECT_URI}?x=1`,
   });
-  assertEquals([mismatch.status, mismatch.body.error], [400, "invalid_grant"]);
+  assert.deepEqual([mismatch.status, mismatch.body.error], [400, "invalid_grant"]);
   const stolen = await exchange(emulator, await authorize(emulator), {
     client_id: OTHER_CLIENT.clientId,
     client_secret: OTHER_CLIENT.clientSecret,
   });
-  assertEquals([stolen.status, stolen.body.error], [400, "invalid_grant"]);
+  assert.deepEqual([stolen.status, stolen.body.error], [400, "invalid_grant"]);
 });
 
 Deno.test("emulator: token endpoint authenticates clients by post or basic", async () => {
   const { emulator } = await setup();
   const wrong = await exchange(emulator, await authorize(emulator), { client_secret: "nope" });
-  assertEquals([wrong.status, wrong.body.error], [401, "invalid_client"]);
+  assert.deepEqual([wrong.status, wrong.body.error], [401, "invalid_client"]);
   const unknown = await exchange(emulator, await authorize(emulator), { client_id: "who" });
-  assertEquals([unknown.status, unknown.body.error], [401, "invalid_client"]);
+  assert.deepEqual([unknown.status, unknown.body.error], [401, "invalid_client"]);
   const authorized = await authorize(emulator);
   const basic = await tokenCall(emulator, {
     grant_type: "authorization_code",
@@ -489,12 +436,12 @@ Deno.test("emulator: token endpoint authenticates clients by post or basic", asy
     redirect_uri: REDIRECT_URI,
     code_verifier: authorized.verifier,
   }, { authorization: `Basic ${btoa(`${CLIENT.clientId}:${CLIENT.clientSecret}`)}` });
-  assertEquals(basic.status, 200, JSON.stringify(basic.body));
+  assert.deepEqual(basic.status, 200, JSON.stringify(basic.body));
   const badBasic = await tokenCall(emulator, {
     grant_type: "refresh_token",
     refresh_token: "1//x",
   }, { authorization: `Basic ${btoa(`${CLIENT.clientId}:nope`)}` });
-  assertEquals([badBasic.status, badBasic.body.error], [401, "invalid_client"]);
+  assert.deepEqual([badBasic.status, badBasic.body.error], [401, "invalid_client"]);
 });
 
 Deno.test("emulator: token endpoint rejects an unknown grant_type", async () => {
@@ -504,7 +451,7 @@ Deno.test("emulator: token endpoint rejects an unknown grant_type", async () => 
     client_id: CLIENT.clientId,
     client_secret: CLIENT.clientSecret,
   });
-  assertEquals([status, body.error], [400, "unsupported_grant_type"]);
+  assert.deepEqual([status, body.error], [400, "unsupported_grant_type"]);
 });
 
 // --- token endpoint: refresh_token ----------------------------------------------------------
@@ -513,20 +460,20 @@ Deno.test("emulator: refresh grant mints a new access token with the same scope 
   const { emulator } = await setup();
   const first = await signIn(emulator);
   const { status, body } = await refreshCall(emulator, first.refresh_token ?? "");
-  assertEquals(status, 200);
-  assert(body.access_token?.startsWith("ya29.") && body.access_token !== first.access_token);
-  assertEquals(body.refresh_token, undefined);
-  assertEquals(body.scope, first.scope);
-  assertEquals(body.expires_in, 3599);
+  assert.deepEqual(status, 200);
+  assert.ok(body.access_token?.startsWith("ya29.") && body.access_token !== first.access_token);
+  assert.deepEqual(body.refresh_token, undefined);
+  assert.deepEqual(body.scope, first.scope);
+  assert.deepEqual(body.expires_in, 3599);
   const unknown = await refreshCall(emulator, "1//unknown");
-  assertEquals(unknown.status, 400);
-  assertEquals(unknown.body, {
+  assert.deepEqual(unknown.status, 400);
+  assert.deepEqual(unknown.body, {
     error: "invalid_grant",
     error_description: "Token has been expired or revoked.",
   });
   const otherClient = await refreshCall(emulator, first.refresh_token ?? "", OTHER_CLIENT);
-  assertEquals(otherClient.status, 400);
-  assert(otherClient.body.access_token === undefined);
+  assert.deepEqual(otherClient.status, 400);
+  assert.ok(otherClient.body.access_token === undefined);
 });
 
 Deno.test("emulator: the 101st refresh token evicts the oldest", async () => {
@@ -536,21 +483,21 @@ Deno.test("emulator: the 101st refresh token evicts the oldest", async () => {
     const body = await signIn(emulator, { params: { prompt: "consent" } });
     issued.push(body.refresh_token ?? "");
   }
-  assertEquals(emulator.accountTokens(EMAIL)?.refreshTokens.length, 100);
-  assertEquals((await refreshCall(emulator, issued[0] ?? "")).body.error, "invalid_grant");
-  assertEquals((await refreshCall(emulator, issued[1] ?? "")).status, 200);
-  assertEquals((await refreshCall(emulator, issued[100] ?? "")).status, 200);
+  assert.deepEqual(emulator.accountTokens(EMAIL)?.refreshTokens.length, 100);
+  assert.deepEqual((await refreshCall(emulator, issued[0] ?? "")).body.error, "invalid_grant");
+  assert.deepEqual((await refreshCall(emulator, issued[1] ?? "")).status, 200);
+  assert.deepEqual((await refreshCall(emulator, issued[100] ?? "")).status, 200);
 });
 
 Deno.test("emulator: access tokens follow accessTokenTtlSeconds, also when changed at runtime", async () => {
   const { emulator } = await setup({ accessTokenTtlSeconds: 120 });
   const first = await signIn(emulator);
-  assertEquals(first.expires_in, 120);
+  assert.deepEqual(first.expires_in, 120);
   await (await control(emulator, "config", { accessTokenTtlSeconds: 30 })).body?.cancel();
   const refreshed = await refreshCall(emulator, first.refresh_token ?? "");
-  assertEquals(refreshed.body.expires_in, 30);
+  assert.deepEqual(refreshed.body.expires_in, 30);
   const latest = emulator.accountTokens(EMAIL)?.latestAccessToken;
-  assertEquals(latest?.expiresAtMs, START + 30_000);
+  assert.deepEqual(latest?.expiresAtMs, START + 30_000);
 });
 
 // --- revocation -----------------------------------------------------------------------------
@@ -559,13 +506,16 @@ Deno.test("emulator: revoking a refresh token also kills its access tokens", asy
   const { emulator } = await setup();
   const body = await signIn(emulator);
   const refreshed = await refreshCall(emulator, body.refresh_token ?? "");
-  assertEquals(await revokeCall(emulator, body.refresh_token ?? ""), { status: 200, body: {} });
-  assertEquals((await listEvents(emulator, body.access_token)).status, 401);
-  assertEquals((await listEvents(emulator, refreshed.body.access_token)).status, 401);
-  assertEquals((await refreshCall(emulator, body.refresh_token ?? "")).body.error, "invalid_grant");
+  assert.deepEqual(await revokeCall(emulator, body.refresh_token ?? ""), { status: 200, body: {} });
+  assert.deepEqual((await listEvents(emulator, body.access_token)).status, 401);
+  assert.deepEqual((await listEvents(emulator, refreshed.body.access_token)).status, 401);
+  assert.deepEqual(
+    (await refreshCall(emulator, body.refresh_token ?? "")).body.error,
+    "invalid_grant",
+  );
   const again = await revokeCall(emulator, body.refresh_token ?? "");
-  assertEquals(again, { status: 400, body: again.body });
-  assertEquals(again.body.error, "invalid_token");
+  assert.deepEqual(again, { status: 400, body: again.body });
+  assert.deepEqual(again.body.error, "invalid_token");
 });
 
 Deno.test("emulator: revoking an access token also revokes its grant's refresh token", async () => {
@@ -575,15 +525,18 @@ Deno.test("emulator: revoking an access token also revokes its grant's refresh t
     `/revoke?token=${encodeURIComponent(body.access_token ?? "")}`,
     { method: "POST" },
   );
-  assertEquals([response.status, await response.json()], [200, {}]);
-  assertEquals((await listEvents(emulator, body.access_token)).status, 401);
-  assertEquals((await refreshCall(emulator, body.refresh_token ?? "")).body.error, "invalid_grant");
+  assert.deepEqual([response.status, await response.json()], [200, {}]);
+  assert.deepEqual((await listEvents(emulator, body.access_token)).status, 401);
+  assert.deepEqual(
+    (await refreshCall(emulator, body.refresh_token ?? "")).body.error,
+    "invalid_grant",
+  );
 });
 
 Deno.test("emulator: revoking an unknown token answers 400 invalid_token", async () => {
   const { emulator } = await setup();
   const { status, body } = await revokeCall(emulator, "ya29.nothing");
-  assertEquals([status, body.error], [400, "invalid_token"]);
+  assert.deepEqual([status, body.error], [400, "invalid_token"]);
 });
 
 Deno.test("emulator: removing access for an account revokes all its tokens", async () => {
@@ -591,12 +544,15 @@ Deno.test("emulator: removing access for an account revokes all its tokens", asy
   const body = await signIn(emulator);
   const other = await signIn(emulator, { email: "bob@example.com" });
   const response = await control(emulator, "accounts/revoke", { email: EMAIL });
-  assertEquals(response.status, 200);
+  assert.deepEqual(response.status, 200);
   await response.body?.cancel();
-  assertEquals((await listEvents(emulator, body.access_token)).status, 401);
-  assertEquals((await refreshCall(emulator, body.refresh_token ?? "")).body.error, "invalid_grant");
-  assertEquals((await listEvents(emulator, other.access_token)).status, 200);
-  assertEquals(emulator.accountTokens(EMAIL)?.refreshTokens, []);
+  assert.deepEqual((await listEvents(emulator, body.access_token)).status, 401);
+  assert.deepEqual(
+    (await refreshCall(emulator, body.refresh_token ?? "")).body.error,
+    "invalid_grant",
+  );
+  assert.deepEqual((await listEvents(emulator, other.access_token)).status, 200);
+  assert.deepEqual(emulator.accountTokens(EMAIL)?.refreshTokens, []);
 });
 
 // --- Calendar events.list -------------------------------------------------------------------
@@ -605,32 +561,32 @@ Deno.test("emulator: events.list requires a live bearer token in the header", as
   const { emulator, advance } = await setup();
   const body = await signIn(emulator);
   const missing = await listEvents(emulator, undefined);
-  assertEquals([missing.status, missing.body.error.status], [401, "UNAUTHENTICATED"]);
+  assert.deepEqual([missing.status, missing.body.error.status], [401, "UNAUTHENTICATED"]);
   // Refused even alongside a valid header: Google no longer reads tokens from the query string.
   const inQuery = await emulator.fetch(
     `/calendar/v3/calendars/primary/events?access_token=${body.access_token}`,
     { headers: { authorization: `Bearer ${body.access_token}` } },
   );
-  assertEquals([inQuery.status, (await inQuery.json()).error.code], [401, 401]);
+  assert.deepEqual([inQuery.status, (await inQuery.json()).error.code], [401, 401]);
   const bogus = await listEvents(emulator, "ya29.bogus");
-  assertEquals(bogus.status, 401);
-  assertEquals((await listEvents(emulator, body.access_token)).status, 200);
+  assert.deepEqual(bogus.status, 401);
+  assert.deepEqual((await listEvents(emulator, body.access_token)).status, 200);
   advance(3599_000);
   const expired = await listEvents(emulator, body.access_token);
-  assertEquals([expired.status, expired.body.error.status], [401, "UNAUTHENTICATED"]);
+  assert.deepEqual([expired.status, expired.body.error.status], [401, "UNAUTHENTICATED"]);
 });
 
 Deno.test("emulator: events.list refuses tokens without a calendar scope", async () => {
   const { emulator } = await setup();
   const body = await signIn(emulator, { params: { scope: "openid email" } });
   const { status, body: error } = await listEvents(emulator, body.access_token);
-  assertEquals(status, 403);
-  assertEquals(error.error.status, "PERMISSION_DENIED");
-  assertEquals(error.error.message, "Request had insufficient authentication scopes.");
+  assert.deepEqual(status, 403);
+  assert.deepEqual(error.error.status, "PERMISSION_DENIED");
+  assert.deepEqual(error.error.message, "Request had insufficient authentication scopes.");
   const readonly = await signIn(emulator, {
     params: { scope: "https://www.googleapis.com/auth/calendar.readonly" },
   });
-  assertEquals((await listEvents(emulator, readonly.access_token)).status, 200);
+  assert.deepEqual((await listEvents(emulator, readonly.access_token)).status, 200);
 });
 
 Deno.test("emulator: events.list returns seeded events filtered and sorted by start", async () => {
@@ -650,7 +606,7 @@ Deno.test("emulator: events.list returns seeded events filtered and sorted by st
       event("later", "2026-01-08T10:00:00Z", "2026-01-08T11:00:00Z"),
     ],
   });
-  assertEquals(seeded.status, 200);
+  assert.deepEqual(seeded.status, 200);
   await seeded.body?.cancel();
   await emulator.seedEvents("bob@example.com", [
     event("bob's", "2026-01-06T10:00:00Z", "2026-01-06T11:00:00Z"),
@@ -660,12 +616,12 @@ Deno.test("emulator: events.list returns seeded events filtered and sorted by st
     body.access_token,
     "?timeMin=2026-01-05T00:00:00Z&maxResults=2&singleEvents=true&orderBy=startTime",
   );
-  assertEquals(status, 200);
-  assertEquals(list.kind, "calendar#events");
-  assertEquals(list.summary, EMAIL);
-  assertEquals(list.items.map((item: { summary: string }) => item.summary), ["early", "late"]);
+  assert.deepEqual(status, 200);
+  assert.deepEqual(list.kind, "calendar#events");
+  assert.deepEqual(list.summary, EMAIL);
+  assert.deepEqual(list.items.map((item: { summary: string }) => item.summary), ["early", "late"]);
   const unordered = await listEvents(emulator, body.access_token, "?orderBy=startTime");
-  assertEquals(unordered.status, 400);
+  assert.deepEqual(unordered.status, 400);
 });
 
 // --- faults ---------------------------------------------------------------------------------
@@ -674,14 +630,14 @@ Deno.test("emulator: a 500 fault fails the next N token calls, then the endpoint
   const { emulator } = await setup();
   const body = await signIn(emulator);
   const response = await control(emulator, "faults", { endpoint: "token", kind: "500", count: 2 });
-  assertEquals(response.status, 200);
+  assert.deepEqual(response.status, 200);
   await response.body?.cancel();
   for (let i = 0; i < 2; i++) {
     const failed = await refreshCall(emulator, body.refresh_token ?? "");
-    assertEquals(failed.status, 500);
-    assert(failed.body.error !== undefined);
+    assert.deepEqual(failed.status, 500);
+    assert.ok(failed.body.error !== undefined);
   }
-  assertEquals((await refreshCall(emulator, body.refresh_token ?? "")).status, 200);
+  assert.deepEqual((await refreshCall(emulator, body.refresh_token ?? "")).status, 200);
 });
 
 Deno.test("emulator: garbage and malformed faults answer 200 with unusable bodies", async () => {
@@ -694,19 +650,19 @@ Deno.test("emulator: garbage and malformed faults answer 200 with unusable bodie
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: "grant_type=refresh_token",
   });
-  assertEquals(garbage.status, 200);
+  assert.deepEqual(garbage.status, 200);
   const text = await garbage.text();
-  await assertRejects(() => Promise.resolve().then(() => JSON.parse(text)));
+  assert.throws(() => JSON.parse(text), SyntaxError);
   const malformed = await refreshCall(emulator, body.refresh_token ?? "");
-  assertEquals(malformed.status, 200);
-  assertEquals(malformed.body.access_token, undefined);
+  assert.deepEqual(malformed.status, 200);
+  assert.deepEqual(malformed.body.access_token, undefined);
 });
 
 Deno.test("emulator: a timeout fault answers 504 after its delay or when the client gives up", async () => {
   const { emulator } = await setup();
   emulator.addFault({ endpoint: "revoke", kind: "timeout", delayMs: 0 });
   const quick = await emulator.fetch("/revoke?token=x", { method: "POST" });
-  assertEquals(quick.status, 504);
+  assert.deepEqual(quick.status, 504);
   await quick.body?.cancel();
   emulator.addFault({ endpoint: "revoke", kind: "timeout" });
   const controller = new AbortController();
@@ -715,7 +671,7 @@ Deno.test("emulator: a timeout fault answers 504 after its delay or when the cli
   );
   controller.abort();
   const aborted = await pending;
-  assertEquals(aborted.status, 504);
+  assert.deepEqual(aborted.status, 504);
   await aborted.body?.cancel();
 });
 
@@ -728,13 +684,13 @@ Deno.test("emulator: a hang fault ends only when the client aborts or the emulat
     new Request(`${ISSUER}/calendar/v3/calendars/primary/events`, { signal: controller.signal }),
   ).finally(() => settled = true);
   await Promise.resolve();
-  assert(!settled, "a hanging call must not answer on its own");
+  assert.ok(!settled, "a hanging call must not answer on its own");
   controller.abort();
   await (await first).body?.cancel();
   const second = emulator.fetch("/calendar/v3/calendars/primary/events");
   emulator.close();
   await (await second).body?.cancel();
-  assertEquals(emulator.stats().faultsServed.events, 2);
+  assert.deepEqual(emulator.stats().faultsServed.events, 2);
 });
 
 Deno.test("emulator: events faults and revoke faults are served before authentication", async () => {
@@ -743,12 +699,12 @@ Deno.test("emulator: events faults and revoke faults are served before authentic
   emulator.addFault({ endpoint: "events", kind: "malformed" });
   emulator.addFault({ endpoint: "revoke", kind: "500" });
   const failed = await listEvents(emulator, "ya29.whatever");
-  assertEquals([failed.status, failed.body.error.code], [500, 500]);
+  assert.deepEqual([failed.status, failed.body.error.code], [500, 500]);
   const malformed = await listEvents(emulator, "ya29.whatever");
-  assertEquals([malformed.status, malformed.body.items], [200, undefined]);
-  assertEquals((await revokeCall(emulator, "ya29.whatever")).status, 500);
+  assert.deepEqual([malformed.status, malformed.body.items], [200, undefined]);
+  assert.deepEqual((await revokeCall(emulator, "ya29.whatever")).status, 500);
   const bad = await control(emulator, "faults", { endpoint: "userinfo", kind: "500" });
-  assertEquals(bad.status, 400);
+  assert.deepEqual(bad.status, 400);
   await bad.body?.cancel();
 });
 
@@ -758,7 +714,7 @@ Deno.test("emulator: stats count grants by type and outcome, revocations and eve
   const { emulator } = await setup();
   const body = await signIn(emulator);
   const reused = await exchange(emulator, await authorize(emulator), { code_verifier: "x" });
-  assertEquals(reused.status, 400);
+  assert.deepEqual(reused.status, 400);
   await refreshCall(emulator, body.refresh_token ?? "");
   await refreshCall(emulator, "1//nope");
   await listEvents(emulator, body.access_token);
@@ -768,15 +724,15 @@ Deno.test("emulator: stats count grants by type and outcome, revocations and eve
   emulator.addFault({ endpoint: "token", kind: "500" });
   await refreshCall(emulator, "1//nope");
   const stats = await (await control(emulator, "stats")).json();
-  assertEquals(stats.tokenGrants.authorization_code, { ok: 1, error: 1 });
-  assertEquals(stats.tokenGrants.refresh_token, { ok: 1, error: 1 });
-  assertEquals(stats.revocations, { ok: 1, error: 1 });
-  assertEquals(stats.eventsCalls, { ok: 1, error: 1 });
-  assertEquals(stats.faultsServed.token, 1);
+  assert.deepEqual(stats.tokenGrants.authorization_code, { ok: 1, error: 1 });
+  assert.deepEqual(stats.tokenGrants.refresh_token, { ok: 1, error: 1 });
+  assert.deepEqual(stats.revocations, { ok: 1, error: 1 });
+  assert.deepEqual(stats.eventsCalls, { ok: 1, error: 1 });
+  assert.deepEqual(stats.faultsServed.token, 1);
   await (await control(emulator, "reset-stats", {})).body?.cancel();
   const reset = emulator.stats();
-  assertEquals(reset.tokenGrants.authorization_code, { ok: 0, error: 0 });
-  assertEquals(reset.revocations, { ok: 0, error: 0 });
+  assert.deepEqual(reset.tokenGrants.authorization_code, { ok: 0, error: 0 });
+  assert.deepEqual(reset.revocations, { ok: 0, error: 0 });
 });
 
 Deno.test("emulator: accounts/tokens lists the live tokens issued to an account", async () => {
@@ -785,14 +741,16 @@ Deno.test("emulator: accounts/tokens lists the live tokens issued to an account"
   const refreshed = await refreshCall(emulator, body.refresh_token ?? "");
   const response = await control(emulator, `accounts/tokens?email=${encodeURIComponent(EMAIL)}`);
   const tokens = await response.json();
-  assertEquals(tokens.email, EMAIL);
-  assertEquals(tokens.refreshTokens.map((t: { token: string }) => t.token), [body.refresh_token]);
-  assertEquals(tokens.refreshTokens[0].scope, body.scope);
-  assertEquals(tokens.latestAccessToken.token, refreshed.body.access_token);
-  assertEquals(tokens.latestAccessToken.expiresAt, new Date(START + 3599_000).toISOString());
-  assertEquals(tokens.accessTokens.length, 2);
+  assert.deepEqual(tokens.email, EMAIL);
+  assert.deepEqual(tokens.refreshTokens.map((t: { token: string }) => t.token), [
+    body.refresh_token,
+  ]);
+  assert.deepEqual(tokens.refreshTokens[0].scope, body.scope);
+  assert.deepEqual(tokens.latestAccessToken.token, refreshed.body.access_token);
+  assert.deepEqual(tokens.latestAccessToken.expiresAt, new Date(START + 3599_000).toISOString());
+  assert.deepEqual(tokens.accessTokens.length, 2);
   const unknown = await control(emulator, "accounts/tokens?email=nobody@example.com");
-  assertEquals(unknown.status, 404);
+  assert.deepEqual(unknown.status, 404);
   await unknown.body?.cancel();
 });
 
@@ -800,11 +758,11 @@ Deno.test("emulator: the clock control simulates expiry without sleeping", async
   const { emulator } = await setup();
   const body = await signIn(emulator);
   const shifted = await control(emulator, "clock", { offsetMs: 3600_000 });
-  assertEquals((await shifted.json()).offsetMs, 3600_000);
-  assertEquals((await listEvents(emulator, body.access_token)).status, 401);
-  assertEquals(emulator.accountTokens(EMAIL)?.latestAccessToken?.expired, true);
+  assert.deepEqual((await shifted.json()).offsetMs, 3600_000);
+  assert.deepEqual((await listEvents(emulator, body.access_token)).status, 401);
+  assert.deepEqual(emulator.accountTokens(EMAIL)?.latestAccessToken?.expired, true);
   emulator.setClockOffset(0);
-  assertEquals((await listEvents(emulator, body.access_token)).status, 200);
+  assert.deepEqual((await listEvents(emulator, body.access_token)).status, 200);
 });
 
 // --- over real HTTP -------------------------------------------------------------------------
@@ -814,7 +772,7 @@ Deno.test("emulator: full flow over HTTP with oauth4webapi, then refresh, revoke
   try {
     const insecure = { [oauth.allowInsecureRequests]: true };
     const issuer = new URL(served.url);
-    assert(/^http:\/\/127\.0\.0\.1:\d+$/.test(served.url), served.url);
+    assert.ok(/^http:\/\/127\.0\.0\.1:\d+$/.test(served.url), served.url);
     const as = await oauth.processDiscoveryResponse(
       issuer,
       await oauth.discoveryRequest(issuer, insecure),
@@ -854,40 +812,38 @@ Deno.test("emulator: full flow over HTTP with oauth4webapi, then refresh, revoke
       requireIdToken: true,
     });
     const claims = oauth.getValidatedIdTokenClaims(tokens);
-    assertEquals(claims?.email, EMAIL);
+    assert.deepEqual(claims?.email, EMAIL);
     const jwks = await (await fetch(as.jwks_uri ?? "")).json() as jose.JSONWebKeySet;
     await jose.jwtVerify(tokens.id_token ?? "", jose.createLocalJWKSet(jwks), {
       issuer: served.url,
       audience: CLIENT.clientId,
     });
     const refreshToken = tokens.refresh_token ?? "";
-    assert(refreshToken.startsWith("1//"));
+    assert.ok(refreshToken.startsWith("1//"));
 
     const events = await fetch(`${served.url}/calendar/v3/calendars/primary/events`, {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
-    assertEquals([events.status, (await events.json()).summary], [200, EMAIL]);
+    assert.deepEqual([events.status, (await events.json()).summary], [200, EMAIL]);
 
     const refreshed = await oauth.processRefreshTokenResponse(
       as,
       client,
       await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, insecure),
     );
-    assert(refreshed.access_token !== tokens.access_token);
-    assertEquals(refreshed.refresh_token, undefined);
+    assert.ok(refreshed.access_token !== tokens.access_token);
+    assert.deepEqual(refreshed.refresh_token, undefined);
 
     await oauth.processRevocationResponse(
       await oauth.revocationRequest(as, client, clientAuth, refreshToken, insecure),
     );
-    const error = await assertRejects(async () =>
-      oauth.processRefreshTokenResponse(
-        as,
-        client,
-        await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, insecure),
-      )
-    );
-    assert(error instanceof oauth.ResponseBodyError, String(error));
-    assertEquals(error.error, "invalid_grant");
+    const error = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, insecure),
+    ).then(() => assert.fail("a refresh after revocation must fail"), (e: unknown) => e);
+    assert.ok(error instanceof oauth.ResponseBodyError, String(error));
+    assert.deepEqual(error.error, "invalid_grant");
   } finally {
     await served.shutdown();
   }
@@ -921,14 +877,14 @@ Deno.test("emulator: the CLI prints its address and exits cleanly on SIGTERM", a
     output += value;
   }
   const match = /^google emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(output);
-  assert(match !== null, output);
+  assert.ok(match !== null, output);
   const issuer = match[1] as string;
   const doc = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
-  assertEquals(doc.issuer, issuer);
+  assert.deepEqual(doc.issuer, issuer);
   child.kill("SIGTERM");
   while (!(await lines.read()).done) { /* drain until the child closes stdout */ }
   const status = await child.status;
-  assertEquals(status.code, 0);
+  assert.deepEqual(status.code, 0);
 });
 
 Deno.test("emulator: CLI flags parse into serve options", () => {
@@ -945,15 +901,15 @@ Deno.test("emulator: CLI flags parse into serve options", () => {
     "--access-token-ttl",
     "60",
   ]);
-  assert(typeof parsed === "object");
-  assertEquals(parsed.port, 54340);
-  assertEquals(parsed.issuer, ISSUER);
-  assertEquals(parsed.clients, [{
+  assert.ok(typeof parsed === "object");
+  assert.deepEqual(parsed.port, 54340);
+  assert.deepEqual(parsed.issuer, ISSUER);
+  assert.deepEqual(parsed.clients, [{
     clientId: "X",
     clientSecret: "Y",
     redirectUris: [REDIRECT_URI],
   }]);
-  assertEquals(parsed.accessTokenTtlSeconds, 60);
-  assertEquals(typeof parseCliArgs(["--client-id", "X"]), "string");
-  assertEquals(typeof parseCliArgs(["--bogus", "1"]), "string");
+  assert.deepEqual(parsed.accessTokenTtlSeconds, 60);
+  assert.deepEqual(typeof parseCliArgs(["--client-id", "X"]), "string");
+  assert.deepEqual(typeof parseCliArgs(["--bogus", "1"]), "string");
 });

@@ -49,6 +49,9 @@ export interface TokenBody {
   error_description?: string;
 }
 
+/** Where the clock of {@linkcode testEmulator} starts: 2026-01-05T09:00Z. */
+export const TEST_START = Date.parse("2026-01-05T09:00:00Z");
+
 /** An emulator on a clock the test moves. */
 export interface TestEmulator {
   emulator: GoogleEmulator;
@@ -56,11 +59,11 @@ export interface TestEmulator {
   advance(ms: number): void;
 }
 
-/** An emulator with both test clients, on a clock starting at 2026-01-05T09:00Z. */
+/** An emulator with both test clients, on a clock starting at {@linkcode TEST_START}. */
 export async function testEmulator(
   overrides: Partial<GoogleEmulatorOptions> = {},
 ): Promise<TestEmulator> {
-  let clock = Date.parse("2026-01-05T09:00:00Z");
+  let clock = TEST_START;
   const emulator = await createGoogleEmulator({
     issuer: TEST_ISSUER,
     clients: [TEST_CLIENT, OTHER_TEST_CLIENT],
