@@ -2,7 +2,6 @@ import * as jose from "jose";
 import * as oauth from "oauth4webapi";
 import {
   answerConsent,
-  createGoogleEmulator,
   type GoogleEmulator,
   MAX_REFRESH_TOKENS_PER_CLIENT,
   parseCliArgs,
