@@ -184,7 +184,7 @@ export function createCallerVerifier(options: {
 
 /** The Auth server did not answer: the token may be fine, so not a 401 but "try again". */
 function unreachable(cause: unknown): AppError {
-  return new AppError("database_unavailable", "Sign-in could not be checked; try again.", {
+  return new AppError("auth_unavailable", "Sign-in could not be checked; try again.", {
     cause,
   });
 }

@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   google_client_misconfigured: 502,
   google_unavailable: 503,
   database_unavailable: 503,
+  auth_unavailable: 503,
   internal_error: 500,
 } as const;
 
