@@ -1,5 +1,7 @@
 /** The slice of the Calendar API's events.list the project reads: seeding, filtering, paging. */
 
+import { base64url } from "./crypto_utils.ts";
+
 /** Google's `eventType` values. */
 export const EVENT_TYPES = [
   "default",
@@ -205,14 +207,14 @@ interface PageCursor {
 
 /** An opaque page token (base64url JSON), like Google's opaque strings. */
 export function encodePageToken(cursor: PageCursor): string {
-  return btoa(JSON.stringify([cursor.offset, cursor.fingerprint])).replaceAll("+", "-")
-    .replaceAll("/", "_").replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(JSON.stringify([cursor.offset, cursor.fingerprint])));
 }
 
 /** The cursor of a page token, or undefined for a token the emulator never issued. */
 export function decodePageToken(token: string): PageCursor | undefined {
   try {
-    const json = atob(token.replaceAll("-", "+").replaceAll("_", "/"));
+    const binary = atob(token.replaceAll("-", "+").replaceAll("_", "/"));
+    const json = new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
     const [offset, fingerprint] = JSON.parse(json) as unknown[];
     if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) return undefined;
     if (typeof fingerprint !== "string") return undefined;

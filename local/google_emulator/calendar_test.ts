@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { type CalendarEvent, decodePageToken, listEvents, parseSeedEvents } from "./calendar.ts";
+import {
+  type CalendarEvent,
+  decodePageToken,
+  encodePageToken,
+  listEvents,
+  parseSeedEvents,
+} from "./calendar.ts";
 
 function seed(items: unknown[]): CalendarEvent[] {
   const events = parseSeedEvents(items);
@@ -124,4 +130,9 @@ Deno.test("listEvents() places all-day events at midnight UTC and bounds them li
     "all day",
     "morning",
   ]);
+});
+
+Deno.test("encodePageToken() round-trips a query with non-Latin-1 text", () => {
+  const cursor = { offset: 3, fingerprint: "q=réunion ☕" };
+  assert.deepEqual(decodePageToken(encodePageToken(cursor)), cursor);
 });
