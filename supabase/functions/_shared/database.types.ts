@@ -316,6 +316,19 @@ export type Database = {
           "webhook_id": string;
         }[];
       };
+      "google_calendar_webhook_claim_users": {
+        Args: { "p_lease_seconds": number; "p_user_ids": (string)[] };
+        Returns: {
+          "attempts": number;
+          "id": string;
+          "lease_id": string;
+          "payload": Json;
+          "seq": number;
+          "type": string;
+          "user_id": string;
+          "webhook_id": string;
+        }[];
+      };
       "google_calendar_webhook_purge": {
         Args: { "p_dead_retention"?: string; "p_limit": number; "p_retention": string };
         Returns: number;
@@ -330,6 +343,14 @@ export type Database = {
           "p_status": number;
         };
         Returns: boolean;
+      };
+      "google_calendar_webhook_settle_many": {
+        Args: { "p_max_age"?: string; "p_results": Json };
+        Returns: {
+          "dead": boolean;
+          "id": string;
+          "settled": boolean;
+        }[];
       };
       "google_calendar_webhooks_enabled": { Args: Record<PropertyKey, never>; Returns: boolean };
       "google_maintenance_claim_keepalive": {

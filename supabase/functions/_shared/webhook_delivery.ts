@@ -16,7 +16,7 @@ import { Webhook } from "standardwebhooks";
 import { runInBackground } from "./background.ts";
 import type { WebhookSettings } from "./config.ts";
 import type { Json } from "./database.types.ts";
-import { type AdminClient, databaseError, nullable } from "./supabase_admin.ts";
+import { type AdminClient, databaseError } from "./supabase_admin.ts";
 
 /** What a runner needs. */
 export interface WebhookDeliveryDeps {
@@ -35,8 +35,10 @@ export interface DeliverOptions {
   limit: number;
   /** Epoch ms: no claim starts after it (an attempt in flight still finishes). */
   deadline: number;
-  /** Only this user's next event: the first attempt right after a change. */
+  /** Only this user's events, in order (each round claims the user's head). */
   userId?: string;
+  /** Only these users' events: the first attempts right after changes. */
+  userIds?: string[];
   /** POSTs in flight at once (each to a different user's head). Default 8. */
   concurrency?: number;
   /** How long a claim is ours. Default: the attempt's timeout plus 30 s. */
@@ -183,7 +185,8 @@ export async function deliverDue(
   const leaseSeconds = options.leaseSeconds ?? Math.ceil(timeoutMs / 1000) + 30;
   const maxAge = options.maxAge ?? DEFAULT_MAX_AGE;
 
-  const deliverOne = async (event: ClaimedEvent) => {
+  // One POST per event, all of a batch at once; then one settle for the whole batch.
+  const attemptOne = async (event: ClaimedEvent) => {
     const body = JSON.stringify(event.payload);
     const attempt = await attemptDelivery(settings, { id: event.webhook_id, body }, {
       timeoutMs,
@@ -192,62 +195,92 @@ export async function deliverDue(
     if (attempt.error && attempt.outcome === "retry") {
       report.errors[attempt.error] = (report.errors[attempt.error] ?? 0) + 1;
     }
-    const { data: settled, error } = await deps.db.rpc("google_calendar_webhook_settle", {
-      p_id: event.id,
-      p_lease_id: event.lease_id,
-      p_outcome: attempt.outcome,
-      p_status: nullable(attempt.status),
-      p_error: nullable(attempt.error),
+    return { event, attempt };
+  };
+  const settleBatch = async (done: { event: ClaimedEvent; attempt: AttemptOutcome }[]) => {
+    const { data, error } = await deps.db.rpc("google_calendar_webhook_settle_many", {
+      p_results: done.map(({ event, attempt }) => ({
+        id: event.id,
+        lease_id: event.lease_id,
+        outcome: attempt.outcome,
+        status: attempt.status,
+        error: attempt.error,
+      })),
       p_max_age: maxAge,
     });
     if (error) {
-      // Unsettled: the lease lapses and the event is tried again (at least once, never lost).
-      report.errors.settle_failed = (report.errors.settle_failed ?? 0) + 1;
+      // Unsettled: the leases lapse and the events are tried again (at least once, never lost).
+      report.errors.settle_failed = (report.errors.settle_failed ?? 0) + done.length;
       return;
     }
-    if (!settled) {
-      report.lostLease++;
-      return;
+    const outcomes = new Map(done.map(({ event, attempt }) => [event.id, attempt.outcome]));
+    for (const row of data ?? []) {
+      const outcome = outcomes.get(row.id);
+      if (!row.settled) report.lostLease++;
+      else if (outcome === "delivered") report.delivered++;
+      else if (outcome === "gone") report.gone++;
+      else if (row.dead) report.dead++;
+      else report.retried++;
     }
-    if (attempt.outcome === "delivered") report.delivered++;
-    else if (attempt.outcome === "gone") report.gone++;
-    else if (await deadLettered(deps.db, event.id)) report.dead++;
-    else report.retried++;
   };
 
+  const userIds = options.userIds ?? (options.userId ? [options.userId] : null);
   for (;;) {
     if (report.claimed >= options.limit) return finish("limit");
     if (Date.now() >= options.deadline) return finish("deadline");
-    // A user's events go one at a time (the claim returns only heads), so a user-scoped call
-    // claims one, and a general call claims a batch the size of its concurrency.
-    const want = Math.min(options.limit - report.claimed, options.userId ? 1 : concurrency);
-    const { data, error } = await deps.db.rpc("google_calendar_webhook_claim", {
-      p_limit: want,
-      p_lease_seconds: leaseSeconds,
-      ...(options.userId ? { p_user_id: options.userId } : {}),
-    });
+    // Per user only the head is claimable, so named users give at most one event each per
+    // round (their next events come in the next rounds, in order).
+    const { data, error } = userIds
+      ? await deps.db.rpc("google_calendar_webhook_claim_users", {
+        p_user_ids: userIds,
+        p_lease_seconds: leaseSeconds,
+      })
+      : await deps.db.rpc("google_calendar_webhook_claim", {
+        p_limit: Math.min(options.limit - report.claimed, concurrency),
+        p_lease_seconds: leaseSeconds,
+      });
     if (error) throw databaseError(error);
     const events = (data ?? []) as ClaimedEvent[];
     if (events.length === 0) return finish("empty");
     report.claimed += events.length;
-    await Promise.all(events.map(deliverOne));
+    await settleBatch(await Promise.all(events.map(attemptOne)));
   }
 }
 
+/** First attempts waiting to start, per database client (one per process). */
+const pendingFirstAttempts = new WeakMap<AdminClient, Set<string>>();
+
+/** How long first attempts gather before one claim takes them all. */
+const GATHER_MS = 10;
+
 /**
- * The first attempt at `userId`'s new event, started in the background right after the change
- * commits (never on the person's path). If it fails or the process dies, the scheduled runner
- * retries: the event is already in the outbox.
+ * The first attempt at `userId`'s new events, started in the background right after the change
+ * commits, never on the person's path. Changes within a few milliseconds of each other in one
+ * process go out together: one claim and one settle for all of them. If an attempt fails or the
+ * process dies, the scheduled runner retries: the event is already in the outbox.
  */
 export function deliverSoon(deps: WebhookDeliveryDeps, userId: string): void {
   if (!deps.webhooks) return;
-  // Started on the next turn of the event loop: the person's response goes out first.
-  const nextTurn = new Promise((resolve) => setTimeout(resolve, 0));
+  const pending = pendingFirstAttempts.get(deps.db);
+  if (pending) {
+    pending.add(userId);
+    return;
+  }
+  const users = new Set([userId]);
+  pendingFirstAttempts.set(deps.db, users);
+  // Started after the person's response has gone out, with whoever changed meanwhile.
+  const gathered = new Promise((resolve) => setTimeout(resolve, GATHER_MS));
   runInBackground(
-    nextTurn.then(() => deliverDue(deps, { userId, limit: 10, deadline: Date.now() + 60_000 }))
-      .catch((error) => {
-        console.warn(`webhooks: first attempt skipped: ${error?.code ?? "error"}`);
-      }),
+    gathered.then(() => {
+      pendingFirstAttempts.delete(deps.db);
+      return deliverDue(deps, {
+        userIds: [...users],
+        limit: 10 * users.size,
+        deadline: Date.now() + 60_000,
+      });
+    }).catch((error) => {
+      console.warn(`webhooks: first attempts skipped: ${error?.code ?? "error"}`);
+    }),
   );
 }
 
@@ -263,11 +296,4 @@ export async function webhookBacklog(db: AdminClient): Promise<WebhookBacklog> {
     lastError: data.last_error,
     deadLetters: Number(data.dead_letters ?? 0),
   };
-}
-
-/** Whether the settle gave up on the event (too old to retry): one look, on failures only. */
-async function deadLettered(db: AdminClient, id: string): Promise<boolean> {
-  const { data } = await db.from("google_calendar_webhook_events").select("dead_at").eq("id", id)
-    .maybeSingle();
-  return data?.dead_at != null;
 }

@@ -63,18 +63,11 @@ Deno.test("attemptDelivery() gives up at the timeout", async () => {
 function fakeDb(events: { id: string; user_id: string }[]) {
   const settles: Record<string, unknown>[] = [];
   const claims: Record<string, unknown>[] = [];
-  // Reads of dead_at (after a retry): none of these events is dead.
-  const query = {
-    select: () => query,
-    eq: () => query,
-    maybeSingle: () => Promise.resolve({ data: { dead_at: null }, error: null }),
-  };
   const db = {
-    from: () => query,
     rpc(name: string, args: Record<string, unknown>) {
-      if (name === "google_calendar_webhook_claim") {
-        claims.push(args);
-        const batch = events.splice(0, args.p_limit as number).map((e) => ({
+      if (name.startsWith("google_calendar_webhook_claim")) {
+        claims.push({ name, ...args });
+        const batch = events.splice(0, (args.p_limit as number) ?? 1).map((e) => ({
           ...e,
           payload: {
             type: "google_calendar.connected",
@@ -87,8 +80,13 @@ function fakeDb(events: { id: string; user_id: string }[]) {
         }));
         return Promise.resolve({ data: batch, error: null });
       }
-      settles.push(args);
-      return Promise.resolve({ data: true, error: null });
+      // settle_many: every lease still ours, nothing too old.
+      const results = args.p_results as Record<string, unknown>[];
+      settles.push(...results);
+      return Promise.resolve({
+        data: results.map((r) => ({ id: r.id, settled: true, dead: false })),
+        error: null,
+      });
     },
   } as unknown as AdminClient;
   return { db, settles, claims };
@@ -132,7 +130,7 @@ Deno.test("deliverDue() claims, POSTs signed bodies and settles each outcome", a
   );
   assert.deepEqual(seen.sort(), ["msg_a", "msg_b", "msg_c"]);
   assert.deepEqual(
-    settles.map((s) => [s.p_id, s.p_lease_id, s.p_outcome, s.p_status]),
+    settles.map((s) => [s.id, s.lease_id, s.outcome, s.status]),
     [["a", "lease-a", "delivered", 200], ["b", "lease-b", "gone", 410], [
       "c",
       "lease-c",
@@ -163,6 +161,6 @@ Deno.test("deliverDue() scoped to a user claims that user's head only", async ()
     deadline: Date.now() + 1000,
     userId: "u1",
   });
-  assert.equal(claims[0]!.p_user_id, "u1");
-  assert.equal(claims[0]!.p_limit, 1);
+  assert.equal(claims[0]!.name, "google_calendar_webhook_claim_users");
+  assert.deepEqual(claims[0]!.p_user_ids, ["u1"]);
 });
