@@ -20,6 +20,10 @@ import { bulkRefreshToken } from "../local/google_emulator/mod.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
 
+function statusAndBody({ status, body }: { status: number; body: unknown }) {
+  return { status, body };
+}
+
 Deno.test("emulator: revoking one token ends every token of that account and client", async () => {
   const { emulator } = await testEmulator();
   const first = await signIn(emulator);
@@ -27,7 +31,7 @@ Deno.test("emulator: revoking one token ends every token of that account and cli
   const second = await signIn(emulator, { params: { prompt: "consent" } });
   const other = await signIn(emulator, { email: "bob@example.com" });
   assert.notEqual(first.refresh_token, second.refresh_token);
-  assert.equal(await revokeCall(emulator, first.refresh_token ?? ""), 200);
+  assert.equal((await revokeCall(emulator, first.refresh_token ?? "")).status, 200);
   for (const token of [first.refresh_token, second.refresh_token]) {
     const refreshed = await refreshCall(emulator, token ?? "");
     assert.equal(refreshed.status, 400);
@@ -47,7 +51,7 @@ Deno.test("emulator: revoking one token ends every token of that account and cli
 Deno.test("emulator: revoking an access token ends the grant and its refresh tokens too", async () => {
   const { emulator } = await testEmulator();
   const first = await signIn(emulator);
-  assert.equal(await revokeCall(emulator, first.access_token ?? ""), 200);
+  assert.equal((await revokeCall(emulator, first.access_token ?? "")).status, 200);
   assert.equal((await refreshCall(emulator, first.refresh_token ?? "")).status, 400);
 });
 
@@ -61,7 +65,7 @@ Deno.test("emulator: after a revoke, include_granted_scopes no longer brings Cal
     uncheck: [CALENDAR_EVENTS],
   });
   assert.match(remembered.scope ?? "", /calendar\.events/);
-  assert.equal(await revokeCall(emulator, first.refresh_token ?? ""), 200);
+  assert.equal((await revokeCall(emulator, first.refresh_token ?? "")).status, 200);
   const after = await signIn(emulator, {
     params: { include_granted_scopes: "true", prompt: "consent" },
     uncheck: [CALENDAR_EVENTS],
@@ -140,7 +144,7 @@ Deno.test("emulator: a deleted client gets deleted_client, a purged one invalid_
   const body = await signIn(emulator);
   const refresh = body.refresh_token ?? "";
   assert.equal((await controlCall(emulator, "clients/delete", {})).status, 200);
-  assert.deepEqual(await refreshCall(emulator, refresh), {
+  assert.deepEqual(statusAndBody(await refreshCall(emulator, refresh)), {
     status: 401,
     body: { error: "deleted_client", error_description: "The OAuth client was deleted." },
   });
@@ -150,7 +154,7 @@ Deno.test("emulator: a deleted client gets deleted_client, a purged one invalid_
   assert.equal(page.status, 401);
   assert.match(await page.text(), /deleted_client/);
   await controlCall(emulator, "clients/delete", { purged: true });
-  assert.deepEqual(await refreshCall(emulator, refresh), {
+  assert.deepEqual(statusAndBody(await refreshCall(emulator, refresh)), {
     status: 401,
     body: { error: "invalid_client", error_description: "The OAuth client was not found." },
   });
@@ -169,13 +173,19 @@ Deno.test("emulator: a rotated secret refuses the old one with 401 invalid_clien
     200,
     "both secrets work while rotating",
   );
-  assert.equal((await refreshCall(emulator, refresh, "secret-new")).status, 200);
+  assert.equal(
+    (await refreshCall(emulator, refresh, { ...TEST_CLIENT, clientSecret: "secret-new" })).status,
+    200,
+  );
   await controlCall(emulator, "clients/secret", { secret: "secret-new" });
-  assert.deepEqual(await refreshCall(emulator, refresh), {
+  assert.deepEqual(statusAndBody(await refreshCall(emulator, refresh)), {
     status: 401,
     body: { error: "invalid_client", error_description: "Unauthorized" },
   });
-  assert.equal((await refreshCall(emulator, refresh, "secret-new")).status, 200);
+  assert.equal(
+    (await refreshCall(emulator, refresh, { ...TEST_CLIENT, clientSecret: "secret-new" })).status,
+    200,
+  );
 });
 
 Deno.test("emulator: another client's refresh token answers unauthorized_client", async () => {
@@ -205,7 +215,7 @@ Deno.test("emulator: in Testing, Calendar grants carry refresh_token_expires_in 
   assert.equal(early.status, 200);
   assert.equal(early.body.refresh_token_expires_in, 24 * 3600);
   advance(DAY_MS);
-  assert.deepEqual(await refreshCall(emulator, body.refresh_token ?? ""), {
+  assert.deepEqual(statusAndBody(await refreshCall(emulator, body.refresh_token ?? "")), {
     status: 400,
     body: { error: "invalid_grant", error_description: "Token has been expired or revoked." },
   });
@@ -263,7 +273,7 @@ Deno.test("emulator: bulk grants derive refresh tokens that refresh, revoke and 
   assert.equal(jose.decodeJwt(refreshed.body.id_token ?? "").email, "bulk.b1.99999@example.com");
   assert.equal((await eventsCall(emulator, refreshed.body.access_token ?? "")).status, 200);
   assert.equal((await refreshCall(emulator, bulkRefreshToken("b1", 100_000))).status, 400);
-  assert.equal(await revokeCall(emulator, bulkRefreshToken("b1", 5)), 200);
+  assert.equal((await revokeCall(emulator, bulkRefreshToken("b1", 5))).status, 200);
   assert.equal((await refreshCall(emulator, bulkRefreshToken("b1", 5))).status, 400);
   const small = await controlCall(emulator, "grants/bulk", {
     count: 2,

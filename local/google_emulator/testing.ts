@@ -96,7 +96,7 @@ export function testAuthUrl(params: Record<string, string | undefined> = {}): st
   return url.href;
 }
 
-/** Options of {@linkcode signIn}. */
+/** Options of {@linkcode authorizeCode} and {@linkcode signIn}. */
 export interface SignInOptions {
   email?: string;
   params?: Record<string, string | undefined>;
@@ -105,11 +105,18 @@ export interface SignInOptions {
   headers?: Record<string, string>;
 }
 
-/** Consent (PKCE S256) then code exchange; the token answer, which must be a success. */
-export async function signIn(
+/** A code from the consent page, with the PKCE verifier that redeems it. */
+export interface Authorized {
+  code: string;
+  verifier: string;
+  redirect: URL;
+}
+
+/** Consent (PKCE S256) as `options.email`; the code, which must be there. */
+export async function authorizeCode(
   emulator: GoogleEmulator,
   options: SignInOptions = {},
-): Promise<TokenBody> {
+): Promise<Authorized> {
   const verifier = oauth.generateRandomCodeVerifier();
   const challenge = await oauth.calculatePKCECodeChallenge(verifier);
   const consentOptions: AnswerConsentOptions = {
@@ -132,66 +139,111 @@ export async function signIn(
   if (code === null) {
     throw new Error(`no code in the redirect: ${redirect.searchParams.get("error")}`);
   }
-  const { status, body } = await tokenCall(emulator, {
+  return { code, verifier, redirect };
+}
+
+/** Redeems the code as the first test client; `extra` overrides form fields. */
+export function exchange(
+  emulator: GoogleEmulator,
+  authorized: Authorized,
+  extra: Record<string, string> = {},
+): Promise<TokenCallResult> {
+  return tokenCall(emulator, {
     grant_type: "authorization_code",
-    code,
+    code: authorized.code,
     redirect_uri: TEST_REDIRECT_URI,
-    code_verifier: verifier,
+    code_verifier: authorized.verifier,
     client_id: TEST_CLIENT.clientId,
     client_secret: TEST_CLIENT.clientSecret,
+    ...extra,
   });
+}
+
+/** Consent then code exchange; the token answer, which must be a success. */
+export async function signIn(
+  emulator: GoogleEmulator,
+  options: SignInOptions = {},
+): Promise<TokenBody> {
+  const { status, body } = await exchange(emulator, await authorizeCode(emulator, options));
   if (status !== 200) throw new Error(`code exchange answered ${status}: ${body.error}`);
   return body;
 }
 
-/** POST /token with the form fields. */
+/** What {@linkcode tokenCall} returns. */
+export interface TokenCallResult {
+  status: number;
+  body: TokenBody;
+  /** The response, its body already read. */
+  response: Response;
+}
+
+/** POST /token with the form fields and extra headers. */
 export async function tokenCall(
   emulator: GoogleEmulator,
   fields: Record<string, string>,
-): Promise<{ status: number; body: TokenBody }> {
+  headers: Record<string, string> = {},
+): Promise<TokenCallResult> {
   const response = await emulator.fetch("/token", {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
     body: new URLSearchParams(fields).toString(),
   });
-  return { status: response.status, body: await response.json() as TokenBody };
+  const body = await response.clone().json() as TokenBody;
+  return { status: response.status, body, response };
 }
 
-/** A refresh_token grant by the first test client (or the given secret). */
+/** A refresh_token grant by `client` (default the first test client). */
 export function refreshCall(
   emulator: GoogleEmulator,
   refreshToken: string,
-  secret = TEST_CLIENT.clientSecret,
-): Promise<{ status: number; body: TokenBody }> {
+  client: Pick<GoogleClient, "clientId" | "clientSecret"> = TEST_CLIENT,
+): Promise<TokenCallResult> {
   return tokenCall(emulator, {
     grant_type: "refresh_token",
     refresh_token: refreshToken,
-    client_id: TEST_CLIENT.clientId,
-    client_secret: secret,
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
   });
 }
 
-/** POST /revoke. */
-export async function revokeCall(emulator: GoogleEmulator, token: string): Promise<number> {
+/** POST /revoke; the status and JSON answer. */
+export async function revokeCall(
+  emulator: GoogleEmulator,
+  token: string,
+): Promise<{ status: number; body: LooseJson }> {
   const response = await emulator.fetch("/revoke", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ token }).toString(),
   });
-  await response.body?.cancel();
-  return response.status;
+  return { status: response.status, body: await response.json() };
 }
 
-/** events.list on the primary calendar with a bearer token. */
+/** events.list on the primary calendar, with a bearer token unless it is undefined. */
 export async function eventsCall(
   emulator: GoogleEmulator,
-  accessToken: string,
+  accessToken: string | undefined,
   query = "",
 ): Promise<{ status: number; headers: Headers; body: LooseJson }> {
+  const headers: Record<string, string> = {};
+  if (accessToken !== undefined) headers.authorization = `Bearer ${accessToken}`;
   const response = await emulator.fetch(`/calendar/v3/calendars/primary/events${query}`, {
-    headers: { authorization: `Bearer ${accessToken}` },
+    headers,
   });
   return { status: response.status, headers: response.headers, body: await response.json() };
+}
+
+/** A raw `/__emulator/<path>` call: GET without a body, POST with one. */
+export function controlRequest(
+  emulator: GoogleEmulator,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return emulator.fetch(`/__emulator/${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
 }
 
 /** POST /__emulator/<name> over HTTP; the status and JSON answer. */
@@ -200,10 +252,6 @@ export async function controlCall(
   name: string,
   body: unknown,
 ): Promise<{ status: number; body: LooseJson }> {
-  const response = await emulator.fetch(`/__emulator/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  const response = await controlRequest(emulator, name, body);
   return { status: response.status, body: await response.json() };
 }
