@@ -190,11 +190,31 @@ export class StackClient {
     return await res.json();
   }
 
-  /** Queues `count` faults of `kind` at the emulator's `endpoint`. */
+  /**
+   * Queues `count` faults of `kind` at the emulator's `endpoint` (or every call while
+   * `persistent`); see local/google_emulator/README.md for the kinds and their bodies.
+   */
   async fault(
     endpoint: "token" | "revoke" | "events",
-    kind: "500" | "timeout" | "garbage" | "malformed" | "hang",
-    options: { count?: number; delayMs?: number } = {},
+    kind:
+      | "500"
+      | "timeout"
+      | "garbage"
+      | "malformed"
+      | "hang"
+      | "rateLimitExceeded"
+      | "userRateLimitExceeded"
+      | "quotaExceeded"
+      | "429"
+      | "accessNotConfigured"
+      | "insufficientPermissions"
+      | "authError",
+    options: {
+      count?: number;
+      delayMs?: number;
+      persistent?: boolean;
+      retryAfterSeconds?: number;
+    } = {},
   ): Promise<void> {
     await this.emulatorControl("faults", { endpoint, kind, ...options });
   }
