@@ -75,6 +75,22 @@ export interface SpawnOptions {
   group?: ProcessGroup;
 }
 
+/**
+ * Every child still running in this process. When the process ends without stopping its stack
+ * (a test file whose last test failed, an uncaught error), they get their stop signal, so that
+ * no stack is left running unowned. A SIGKILL gives no such chance: see stopLeftovers.
+ */
+const running = new Map<number, Deno.Signal>();
+globalThis.addEventListener("unload", () => {
+  for (const [pid, signal] of running) {
+    try {
+      Deno.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
 /** Starts `command`, appending its stdout and stderr to `logFile` (never to our terminal). */
 export async function spawnLogged(
   name: string,
@@ -104,7 +120,11 @@ export async function spawnLogged(
     return s;
   });
   let exited = false;
-  status.then(() => exited = true);
+  running.set(child.pid, options.stopSignal ?? "SIGTERM");
+  status.then(() => {
+    exited = true;
+    running.delete(child.pid);
+  });
   const proc: ManagedProcess = {
     name,
     pid: child.pid,

@@ -98,17 +98,17 @@ function stopOnSignals(dir: string): void {
 }
 
 /**
- * Folders of earlier runs that were killed outright: their private stack and the resilience
- * tests' (no stack runs there any more, and none was made in the last minute).
+ * Folders of earlier runs that were killed outright or stopped early: their private stack, the
+ * resilience tests' and the local stack tests' (no stack runs there any more, and none was made
+ * in the last minute).
  */
 async function removeOldTestStacks(): Promise<void> {
   const old: string[] = [];
-  for (
-    const [parent, pattern] of [[".local", /^test-stack(-|$)/], [
-      ".local/resilience-stack",
-      /./,
-    ]] as const
-  ) {
+  const patterns = [
+    [".local", /^test-stack(-|$)|^[a-z-]+-test-[0-9a-f]+$/], // also the local_stack tests' folders
+    [".local/resilience-stack", /./],
+  ] as const;
+  for (const [parent, pattern] of patterns) {
     try {
       for await (const entry of Deno.readDir(parent)) {
         if (entry.isDirectory && pattern.test(entry.name)) old.push(`${parent}/${entry.name}`);
