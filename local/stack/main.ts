@@ -9,7 +9,7 @@
  * Flags: --dir <folder> (default .local; one stack per folder), --ports fixed|auto (default
  * fixed, like supabase start), --env-file <path>: the functions' variables (npm start passes
  * supabase/functions/.env; a missing file is fine, every variable it does not set gets a
- * generated local value), --maintenance-every <seconds> (default 60, MAINTENANCE_INTERVAL_SECONDS;
+ * generated local value), --maintenance-every <seconds> (default 300, MAINTENANCE_INTERVAL_SECONDS;
  * 0 = off): how often the stack's timer runs google-maintenance, as Supabase Cron would.
  */
 

@@ -5,8 +5,11 @@
  * and the bench do not, unless they start one themselves.
  */
 
-/** The default interval of `npm start`'s timer, in seconds (MAINTENANCE_INTERVAL_SECONDS). */
-export const DEFAULT_MAINTENANCE_INTERVAL_SECONDS = 60;
+/**
+ * The default interval of `npm start`'s timer, in seconds (MAINTENANCE_INTERVAL_SECONDS): the
+ * production cron job's `*\/5 * * * *` (docs/database.md).
+ */
+export const DEFAULT_MAINTENANCE_INTERVAL_SECONDS = 300;
 
 /** What the timer reports about one pass. */
 export interface TimerTick {
