@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { lazyPrivateStack } from "./support/private_stack.ts";
+import { lazyPrivateStack, waitUntil } from "./support/private_stack.ts";
 import {
   connectedUser,
   connectedUsers,
@@ -181,6 +181,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a grant Google issued time-limited: status shows its end, expiring, then gone on time",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    await s.emulatorControl("clients/grant-lifetime", { seconds: 6 });
+    let user;
+    try {
+      ({ user } = await connectedUser(s, "emulatorlimited"));
+    } finally {
+      await s.emulatorControl("clients/grant-lifetime", { seconds: null });
+    }
+    const { body } = await s.callJson("google-status", { query: { user_id: user.id } });
+    const endsIn = Date.parse(body.refresh_token_expires_at as string) - Date.now();
+    assert.ok(endsIn > 0 && endsIn <= 6000, `google-status shows the end (${endsIn} ms away)`);
+    const first = await runPass(s);
+    assert.equal(first.report.tasks.expiring.notified, 1, "expiring, 48 h ahead at most");
+    const calls = (await s.stats()).tokenGrants.refresh_token;
+    await waitUntil(
+      "the lapsed grant deleted by a pass",
+      async () => {
+        await runPass(s);
+        return await s.tokenRow(user.id) === null;
+      },
+      15_000,
+      250,
+    );
+    assert.deepEqual((await s.stats()).tokenGrants.refresh_token, calls, "no call to Google");
+    assert.equal(
+      (await eventData(s, user.id, "google_calendar.reconnect_required"))?.reason,
+      "google_grant_expired",
+    );
+  },
+});
+
+Deno.test({
   name: "a disconnect whose revoke failed is revoked by a later pass",
   ...opts,
   async fn() {
@@ -349,7 +384,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: "maintenance pass suite: stop the stack",
+  name: "google-maintenance never logs a token, and the suite stops its stack",
   ...opts,
-  fn: () => privateStack.stop(),
+  async fn() {
+    const s = await privateStack.get();
+    try {
+      const logs = await s.functionLogs();
+      assert.ok(logs.length > 0, "the functions' logs are read");
+      assert.doesNotMatch(logs, /ya29\.|1\/\/[A-Za-z0-9]/, "no access or refresh token in a log");
+    } finally {
+      await privateStack.stop();
+    }
+  },
 });
