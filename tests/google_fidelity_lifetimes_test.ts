@@ -42,10 +42,10 @@ async function status(userId: string): Promise<Record<string, unknown>> {
 async function googleCalls(): Promise<{ refreshes: number; events: number }> {
   const stats = await client.stats() as unknown as {
     tokenGrants: { refresh_token: { ok: number; error: number } };
-    eventsCalls: number;
+    eventsCalls: { ok: number; error: number };
   };
   const { ok, error } = stats.tokenGrants.refresh_token;
-  return { refreshes: ok + error, events: stats.eventsCalls };
+  return { refreshes: ok + error, events: stats.eventsCalls.ok + stats.eventsCalls.error };
 }
 
 /** Runs `body` with the emulator's clock as it is now restored afterwards. */

@@ -39,10 +39,13 @@ export async function handleUpcoming(req: Request): Promise<Response> {
       throw new AppError("invalid_request", "max_results must be a whole number from 1 to 50.");
     }
     const events: CalendarEvent[] = [];
+    // Fixed once: a page token only continues the query that issued it, so every page must ask
+    // with the same timeMin (Google answers 400 "Invalid page token value." otherwise).
+    const timeMin = new Date().toISOString();
     let pageToken: string | undefined;
     do {
       const query = new URLSearchParams({
-        timeMin: new Date().toISOString(),
+        timeMin,
         maxResults: String(max - events.length),
         singleEvents: "true",
         orderBy: "startTime",
