@@ -29,7 +29,7 @@ export function planFor(quick: boolean, memoryRequests?: number) {
         16: { warmup: size(16, 32), jobs: size(64, 192) },
       },
       queued: size(1_000, 10_000),
-      runnerConcurrency: 16,
+      runnerConcurrency: [16, 64],
     },
     memory: { first: 100, total: memoryRequests ?? size(1_000, 10_000), users: 256 },
     // --maintenance-sizes= replaces `sizes` (1M rows take minutes to seed on 2 cores).

@@ -43,10 +43,13 @@ function freePort(): number {
   return port;
 }
 
-function startCallback(env: Record<string, string>): { child: Deno.ChildProcess; url: string } {
+function startCallback(
+  ctx: BenchContext,
+  env: Record<string, string>,
+): { child: Deno.ChildProcess; url: string } {
   const port = freePort();
   const child = new Deno.Command(DENO, {
-    ...functionCommand("supabase/functions/google-callback/index.ts", port, env),
+    ...functionCommand(`${ctx.functionsDir}/google-callback/index.ts`, port, env),
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -64,8 +67,8 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
   const offEnv = { ...info.function_env };
   delete offEnv.BOT_WEBHOOK_URL;
   delete offEnv.BOT_WEBHOOK_SECRET;
-  const on = startCallback(info.function_env);
-  const off = startCallback(offEnv);
+  const on = startCallback(ctx, info.function_env);
+  const off = startCallback(ctx, offEnv);
   const rows: TableRow[] = [];
   const section: Record<string, unknown> = {};
   try {
@@ -145,42 +148,43 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
 
     // 2. Runner throughput with N events queued, to a receiver that answers at once.
     const receiver = startWebhookReceiver({ secret: config.webhooks.secret, quiet: true });
+    const db = createAdminClient(config.supabaseUrl, { key: config.adminKey, timeoutMs: 10_000 });
+    const runners: Record<string, unknown>[] = [];
     try {
-      const n = plan.queued;
-      log(`  queueing ${n} events`);
-      await queryRows(
-        info.db_url,
-        `begin;
-         select set_config('google_calendar.webhooks', 'on', true);
-         select count(public.google_calendar_enqueue_event(gen_random_uuid(),
-           'google_calendar.connect_failed', '{"result":"error","reason":"bench"}'::jsonb))
-           from generate_series(1, ${n});
-         commit;`,
-      );
-      const db = createAdminClient(config.supabaseUrl, { key: config.adminKey, timeoutMs: 10_000 });
-      const report = await deliverDue(
-        { db, webhooks: { url: receiver.url, secret: config.webhooks.secret } },
-        { limit: n, deadline: Date.now() + 300_000, concurrency: plan.runnerConcurrency },
-      );
-      const perSecond = round(report.delivered / (report.elapsedMs / 1000), 0);
-      log(
-        `  runner: ${report.delivered}/${n} delivered in ${report.elapsedMs} ms → ${perSecond}/s`,
-      );
-      section.runner = {
-        queued: n,
-        concurrency: plan.runnerConcurrency,
-        ...report,
-        per_second: perSecond,
-      };
-      rows.push({
-        figure: `webhook runner, ${n} queued, ${plan.runnerConcurrency} in flight`,
-        measured: `${perSecond} events/s (${report.delivered} delivered in ${
-          round(report.elapsedMs / 1000, 1)
-        } s)`,
-        baseline: "(local receiver answering 204)",
-        ratio: "",
-        goal: "(reported)",
-      });
+      for (const concurrency of plan.runnerConcurrency) {
+        const n = plan.queued;
+        log(`  queueing ${n} events`);
+        await queryRows(
+          info.db_url,
+          `begin;
+           select set_config('google_calendar.webhooks', 'on', true);
+           select count(public.google_calendar_enqueue_event(gen_random_uuid(),
+             'google_calendar.connect_failed', '{"result":"error","reason":"bench"}'::jsonb))
+             from generate_series(1, ${n});
+           commit;
+           analyze public.google_calendar_webhook_events;`,
+        );
+        const report = await deliverDue(
+          { db, webhooks: { url: receiver.url, secret: config.webhooks.secret } },
+          { limit: n, deadline: Date.now() + 300_000, concurrency },
+        );
+        const perSecond = round(report.delivered / (report.elapsedMs / 1000), 0);
+        log(
+          `  runner (${concurrency} in flight): ${report.delivered}/${n} delivered in ` +
+            `${report.elapsedMs} ms → ${perSecond}/s`,
+        );
+        runners.push({ queued: n, concurrency, ...report, per_second: perSecond });
+        rows.push({
+          figure: `webhook runner, ${n} queued, ${concurrency} in flight`,
+          measured: `${perSecond} events/s (${report.delivered} delivered in ${
+            round(report.elapsedMs / 1000, 1)
+          } s)`,
+          baseline: "(local receiver answering 204)",
+          ratio: "",
+          goal: "(reported)",
+        });
+      }
+      section.runner = runners;
     } finally {
       await receiver.stop();
     }
