@@ -91,6 +91,42 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a pass retries no failed grant itself, and stops when Google fails most calls",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    await s.clearFaults();
+    const users = await connectedUsers(s, "failonce", 12);
+    const ids = users.map((u) => u.user.id);
+    await makeDue(s, ids);
+    // Two failures among twelve: the two are left for the next pass, not retried in this one.
+    await s.fault("token", "500", { count: 2 });
+    const some = await runPass(s);
+    assert.equal(some.report.google_calls.used, 12, "one call per grant, no retry in the pass");
+    assert.equal(some.report.tasks.keepalive.refreshed, 10);
+    assert.equal(some.report.tasks.keepalive.transient, 2);
+    assert.ok(
+      some.report.stopped_early.includes("keepalive: only rows that failed in this pass are due") ||
+        some.report.tasks.keepalive.claimed === 12,
+    );
+    const rest = await runPass(s);
+    assert.equal(rest.report.tasks.keepalive.refreshed, 2, "the next pass takes them");
+
+    // Google failing everything: the pass stops after a batch instead of spending its budget.
+    await makeDue(s, ids);
+    await s.fault("token", "500", { count: 50 });
+    const states = await Promise.all(ids.map((id) => grantState(s, id)));
+    const failing = await runPass(s);
+    await s.clearFaults();
+    assert.equal(failing.report.tasks.keepalive.stopped, "google_unavailable");
+    assert.equal(failing.report.google_calls.used, 10, "one batch, then stop");
+    assert.deepEqual(await Promise.all(ids.map((id) => grantState(s, id))), states, "untouched");
+    const after = await runPass(s);
+    assert.equal(after.report.tasks.keepalive.refreshed, 12);
+  },
+});
+
+Deno.test({
   name: "a pass killed midway loses no row, and nobody refreshes its grants until its lease lapses",
   ...opts,
   async fn() {

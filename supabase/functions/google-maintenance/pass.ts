@@ -69,6 +69,9 @@ export const PASS_DEFAULTS = {
   batchLimit: 1_000,
 } as const;
 
+/** Keep-alive stops for the pass after this many transient failures, if half its calls failed. */
+const UNAVAILABLE_STOP_AFTER = 5;
+
 /** The JSON report of one pass. */
 export interface PassReport {
   ok: boolean;
@@ -99,6 +102,7 @@ export interface PassReport {
       reconnect_required: number;
       transient: number;
       skipped: number;
+      /** google_client_misconfigured, google_rate_limited or google_unavailable. */
       stopped: string | null;
     };
     rewrap: {
@@ -205,6 +209,8 @@ export async function runMaintenancePass(
   };
   // One attempt per keep-alive: a transient failure leaves the row for the next pass, and the
   // lease it holds is sized for one call (3 × the timeout), not for a retry ladder.
+  /** Keep-alive rows that failed transiently in this pass: left for the next pass. */
+  const failedThisPass = new Set<string>();
   const accessTokens = createAccessTokenProvider(
     { tokens: deps.tokens, lease: deps.lease, google },
     { timeoutMs: deps.timeoutMs, attempts: 1 },
@@ -313,9 +319,12 @@ export async function runMaintenancePass(
       );
       if (claimed.length === 0) break;
       tasks.revocations.claimed += claimed.length;
-      spent += claimed.length;
       reserved += claimed.length;
+      const callsBefore = report.google_calls.used;
       await Promise.all(claimed.map((entry) => revokeOne(entry)));
+      // Entries that made no call (undecryptable) give their share back.
+      spent += report.google_calls.used - callsBefore;
+      reserved = report.google_calls.used;
       if (claimed.length < room) break;
     }
   });
@@ -387,11 +396,20 @@ export async function runMaintenancePass(
         },
       );
       if (claimed.length === 0) break;
-      tasks.keepalive.claimed += claimed.length;
-      reserved += claimed.length;
+      const fresh = claimed.filter((row) => !failedThisPass.has(row.user_id));
+      tasks.keepalive.claimed += fresh.length;
+      reserved += fresh.length;
       await Promise.all(claimed.map((row) => keepAlive(row.user_id, leaseId)));
+      // Rows that made no Google call (skipped, or failed earlier in this pass) give their
+      // share of the budget back.
+      reserved = report.google_calls.used;
       if (tasks.keepalive.stopped) {
         stopEarly(`keepalive: ${tasks.keepalive.stopped}`);
+        break;
+      }
+      if (fresh.length === 0) {
+        // Only rows that already failed in this pass are left at the front: next pass.
+        stopEarly("keepalive: only rows that failed in this pass are due");
         break;
       }
       if (claimed.length < room) break;
@@ -399,8 +417,15 @@ export async function runMaintenancePass(
   });
 
   async function keepAlive(userId: string, leaseId: string): Promise<void> {
+    if (failedThisPass.has(userId)) {
+      // A transient failure earlier in this pass: its row is left for the next pass (the
+      // claim, oldest first, finds it again). Let go untouched, and at once.
+      await timedDb(() => deps.lease.release(userId, leaseId)).catch(() => {});
+      return;
+    }
     if (tasks.keepalive.stopped) {
-      // The client is misconfigured: every call would fail the same way. Let go untouched.
+      // Misconfigured client or Google asking us to back off: every call would fail the same
+      // way. Let go untouched.
       tasks.keepalive.skipped++;
       await timedDb(() => deps.lease.release(userId, leaseId)).catch(() => {});
       return;
@@ -417,15 +442,27 @@ export async function runMaintenancePass(
         report.client_misconfigured++;
         tasks.keepalive.stopped = "google_client_misconfigured";
         tasks.keepalive.transient++;
+      } else if (isAppError(error, "google_rate_limited")) {
+        tasks.keepalive.stopped = "google_rate_limited";
+        tasks.keepalive.transient++;
+        failedThisPass.add(userId);
       } else if (
-        isAppError(error, "google_unavailable") ||
-        isAppError(error, "google_rate_limited") ||
-        isAppError(error, "database_unavailable")
+        isAppError(error, "google_unavailable") || isAppError(error, "database_unavailable")
       ) {
         tasks.keepalive.transient++;
+        failedThisPass.add(userId);
+        // Google failing for most of what we ask: stop for this pass rather than spend the
+        // budget on it.
+        if (
+          tasks.keepalive.transient >= UNAVAILABLE_STOP_AFTER &&
+          tasks.keepalive.transient * 2 >= report.google_calls.used
+        ) {
+          tasks.keepalive.stopped ??= "google_unavailable";
+        }
       } else {
         // Not connected any more, no calendar scope, a row that does not decrypt: nothing a
-        // refresh can do. The lease is already released.
+        // refresh can do. Its lease lapses by itself (3 × the timeout), so this pass does not
+        // claim it again; a live caller never waits on it (it fails before taking a lease).
         tasks.keepalive.skipped++;
       }
     }
