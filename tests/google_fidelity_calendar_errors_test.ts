@@ -177,3 +177,13 @@ Deno.test("calendar-upcoming: a Calendar 401 whose refresh answers invalid_grant
   assert.equal(await refreshCalls(), refreshesBefore + 1, "one refresh, answered invalid_grant");
   assert.equal(await tokenRow(user.id), null, "the dead grant's row is gone");
 });
+
+Deno.test("calendar-upcoming: concurrent calls that all meet the 401 share one refresh", async () => {
+  const { user } = await connected("invalidated-many");
+  const stored = await client.decryptedRow(user.id);
+  await emulatorControl("tokens/invalidate", { accessToken: stored!.accessToken });
+  const refreshesBefore = await refreshCalls();
+  const answers = await Promise.all(Array.from({ length: 6 }, () => upcoming(user.id)));
+  assert.deepEqual(answers.map((a) => a.status), Array(6).fill(200));
+  assert.equal(await refreshCalls(), refreshesBefore + 1, "one refresh for all of them");
+});
