@@ -179,3 +179,24 @@ Deno.test("client secret rotated at Google (old secret: invalid_client): google_
     async () => void await emulatorControl("clients/secret", { secret }),
   );
 });
+
+Deno.test("secret rotated while someone consents: the callback's code exchange fails as google_client_misconfigured, logged, nothing stored", async () => {
+  const secret = stack.function_env.GOOGLE_CLIENT_SECRET!;
+  const user = await createUser("secret-callback");
+  const google = `fid-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
+  const marks = await logMarks();
+  try {
+    const callbackUrl = await client.consent(await client.connectUrl(user.id), { email: google });
+    await emulatorControl("clients/secret", { secret: `rotated-${crypto.randomUUID()}` });
+    const answer = await client.callback(callbackUrl);
+    assert.deepEqual(
+      [answer.status, answer.result, answer.reason],
+      [303, "error", "google_client_misconfigured"],
+    );
+    assert.equal(await tokenRow(user.id), null, "nothing stored");
+    // result=error lines are console.error: an error-level line.
+    await logsMatching(marks, /google-callback: result=error code=google_client_misconfigured/);
+  } finally {
+    await emulatorControl("clients/secret", { secret });
+  }
+});
