@@ -5,7 +5,7 @@ import { withCors } from "../_shared/cors.ts";
 import { createGoogleOAuth } from "../_shared/google_oauth.ts";
 import { adminClientFor } from "../_shared/supabase_admin.ts";
 import { createTokenStore } from "../_shared/token_store.ts";
-import { createDisconnectHandler, DISCONNECT_METHODS } from "./handler.ts";
+import { createDisconnectHandler, DISCONNECT_METHODS as METHODS } from "./handler.ts";
 
 const config = getConfig();
 const db = adminClientFor(config);
@@ -15,5 +15,4 @@ const handler = createDisconnectHandler({
   google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
   webhooks: { db, webhooks: config.webhooks },
 });
-const cors = { allowedOrigins: config.allowedOrigins, methods: DISCONNECT_METHODS };
-Deno.serve(withCors(handler, cors));
+Deno.serve(withCors(handler, { allowedOrigins: config.allowedOrigins, methods: METHODS }));
