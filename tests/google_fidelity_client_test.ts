@@ -200,3 +200,23 @@ Deno.test("secret rotated while someone consents: the callback's code exchange f
     await emulatorControl("clients/secret", { secret });
   }
 });
+
+Deno.test("client deleted: issued access tokens keep working; a 401 then → google_client_misconfigured, row kept", async () => {
+  const { user } = await connected("client-deleted-401");
+  const stored = await client.decryptedRow(user.id);
+  try {
+    await emulatorControl("clients/delete", {});
+    assert.equal((await upcoming(user.id)).status, 200, "Google still takes the access token");
+
+    await emulatorControl("tokens/invalidate", { accessToken: stored!.accessToken });
+    const answer = await upcoming(user.id);
+    assert.deepEqual([answer.status, answer.code], [502, "google_client_misconfigured"]);
+    const row = await client.decryptedRow(user.id);
+    assert.ok(row, "the row is NOT deleted");
+    assert.equal(row.refreshToken, stored!.refreshToken);
+    assert.equal(row.lastRefreshError, "google_client_misconfigured");
+  } finally {
+    await emulatorControl("clients/restore", {});
+  }
+  assert.equal((await upcoming(user.id)).status, 200, "restored: the same row works again");
+});
