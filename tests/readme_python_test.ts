@@ -9,7 +9,8 @@ import { connectFully, createUser, stack } from "./support/stack.ts";
 const PYTHON = "/usr/bin/python3";
 const CHECK_DIR = ".local/readme-check";
 
-const snippet = (await Deno.readTextFile("README.md")).match(/```python\n([\s\S]*?)```/)?.[1];
+// The FastAPI bot's calls live in docs/bot.md.
+const snippet = (await Deno.readTextFile("docs/bot.md")).match(/```python\n([\s\S]*?)```/)?.[1];
 await Deno.mkdir(CHECK_DIR, { recursive: true });
 await Deno.writeTextFile(`${CHECK_DIR}/bot.py`, snippet ?? "");
 
@@ -31,7 +32,7 @@ async function bot(fn: string, userId: string): Promise<{ value?: unknown; code?
     env: {
       PATH: Deno.env.get("PATH") ?? "",
       SUPABASE_URL: stack.api_url,
-      SUPABASE_SERVICE_ROLE_KEY: stack.service_role_key,
+      BOT_API_KEY: stack.function_env?.BOT_API_KEYS?.split(",")[0] ?? "",
     },
     stdout: "piped",
     stderr: "piped",
@@ -45,7 +46,7 @@ async function bot(fn: string, userId: string): Promise<{ value?: unknown; code?
 }
 
 Deno.test("README (Python): the bot gets a link, sees the user connected, then disconnects them", async () => {
-  assert(snippet, "the README has a Python snippet");
+  assert(snippet, "docs/bot.md has a Python snippet");
   const user = await createUser("py-bot");
 
   const link = new URL((await bot("calendar_link", user.id)).value as string);

@@ -232,9 +232,11 @@ export function createAccessTokenProvider(
 
   async function renew(userId: string, options: RenewOptions): Promise<GoogleAccessToken> {
     if (options.leaseId) {
-      const row = await usable(await deps.tokens.get(userId));
       try {
-        return await refreshHoldingLease(row, options.leaseId);
+        return await refreshHoldingLease(
+          await usable(await deps.tokens.get(userId)),
+          options.leaseId,
+        );
       } finally {
         await deps.lease.release(userId, options.leaseId).catch(() => {});
       }

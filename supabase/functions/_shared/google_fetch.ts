@@ -7,7 +7,8 @@
  *   refresh once, bypassing the freshness check, and retry once. Only a refresh answering
  *   `invalid_grant` means reconnect.
  * - 429, or 403 with a rate or quota reason: `google_rate_limited`, with Google's Retry-After.
- * - 403 for a missing scope: `google_scope_missing`; API not enabled: `google_api_disabled`.
+ * - 403 for a missing scope: `google_scope_missing`; API not enabled: `google_api_disabled` (an
+ *   operator error: the caller's `logError` logs it at error level).
  * - 5xx, timeouts and network errors: bounded retries with backoff and jitter for idempotent
  *   methods only, then `google_unavailable`.
  * - Any other answer (2xx, and 4xx such as 404 or 409 that the skill should handle) is returned.
@@ -15,7 +16,7 @@
  * The token goes in the Authorization header, only to Google's API hosts, and is never logged.
  */
 
-import { AppError, describeForLog } from "./errors.ts";
+import { AppError } from "./errors.ts";
 import { API_DISABLED_REASONS, RATE_LIMIT_REASONS, SCOPE_REASONS } from "./google_facts.ts";
 import type { AccessTokenProvider } from "./access_token.ts";
 
@@ -188,9 +189,6 @@ async function throwIfTypedRefusal(response: Response, defaultRetryAfter: number
   const refusal = classifyRefusal(response.status, googleErrorReasons(body), retryAfter);
   if (!refusal) return;
   await response.body?.cancel();
-  if (refusal.code === "google_api_disabled") {
-    console.error(`googleFetch: ${describeForLog(refusal)}`);
-  }
   throw refusal;
 }
 

@@ -56,7 +56,13 @@ export async function handleUpcoming(req: Request): Promise<Response> {
       const page = await res.json().catch(() => null) as
         | { items?: CalendarEvent[]; nextPageToken?: string }
         | null;
-      if (!res.ok || !page || !Array.isArray(page.items)) {
+      if (!res.ok) {
+        // A 4xx googleFetch left to us (e.g. a page token Google refused): not an outage.
+        throw new AppError("google_error", "Google Calendar refused the listing.", {
+          cause: { name: "GoogleApiError", code: String(res.status) },
+        });
+      }
+      if (!page || !Array.isArray(page.items)) {
         throw new AppError("google_unavailable", "Google Calendar sent an unexpected answer.");
       }
       events.push(...page.items.slice(0, max - events.length));
