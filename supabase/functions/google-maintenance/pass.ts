@@ -461,9 +461,9 @@ export async function runMaintenancePass(
         }
       } else {
         // Not connected any more, no calendar scope, a row that does not decrypt: nothing a
-        // refresh can do. Its lease lapses by itself (3 × the timeout), so this pass does not
-        // claim it again; a live caller never waits on it (it fails before taking a lease).
+        // refresh can do. renew() has let its lease go; it is not claimed again this pass.
         tasks.keepalive.skipped++;
+        failedThisPass.add(userId);
       }
     }
   }
