@@ -6,7 +6,13 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { copyRepository, footprint, leftovers, startCliStack } from "./support/private_stack.ts";
+import {
+  type CliStack,
+  copyRepository,
+  footprint,
+  leftovers,
+  startCliStack,
+} from "./support/private_stack.ts";
 import { removeStackDir } from "../local/stack/stack.ts";
 import { DENO } from "../local/stack/tools.ts";
 
@@ -46,8 +52,9 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const { root, home, clone } = await privateClone();
+    let stack: CliStack | null = null;
     try {
-      const stack = await startCliStack({ cwd: clone, npm: true });
+      stack = await startCliStack({ cwd: clone, npm: true });
       const before = footprint(stack.pgid, stack.info.pid!);
       assert(
         stack.output().includes("Database files: /"),
@@ -88,6 +95,7 @@ Deno.test({
       assertEquals(after.code, 1, after.text);
       assert(after.text.includes("No local stack is running"), after.text);
     } finally {
+      await stack?.kill();
       await removeStackDir(`${clone}/.local`);
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }

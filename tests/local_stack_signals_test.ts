@@ -40,7 +40,11 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const stack = await startCliStack({ npm: true, args: ["--dir", DIR] });
-    await stopAndCheck(stack, (s) => Deno.kill(-s.pgid, "SIGINT"));
+    try {
+      await stopAndCheck(stack, (s) => Deno.kill(-s.pgid, "SIGINT"));
+    } finally {
+      await stack.kill();
+    }
   },
 });
 
@@ -50,7 +54,11 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const stack = await startCliStack({ args: ["--dir", DIR] });
-    await stopAndCheck(stack, (s) => Deno.kill(s.info.pid!, "SIGTERM"));
+    try {
+      await stopAndCheck(stack, (s) => Deno.kill(s.info.pid!, "SIGTERM"));
+    } finally {
+      await stack.kill();
+    }
   },
 });
 
@@ -61,7 +69,11 @@ Deno.test({
   async fn() {
     const stack = await startCliStack({ args: ["--dir", DIR] });
     // A closing terminal hangs up its whole foreground process group.
-    await stopAndCheck(stack, (s) => Deno.kill(-s.pgid, "SIGHUP"));
+    try {
+      await stopAndCheck(stack, (s) => Deno.kill(-s.pgid, "SIGHUP"));
+    } finally {
+      await stack.kill();
+    }
   },
 });
 

@@ -119,9 +119,35 @@ async function removeOldTestStacks(): Promise<void> {
   }
   for (const dir of old) {
     const age = Date.now() - ((await Deno.stat(dir)).mtime?.getTime() ?? Date.now());
-    if (age < 60_000 || await runningStack(dir)) continue;
+    if (age < 60_000) continue;
+    const running = await runningStack(dir);
+    if (running) {
+      // A local_stack test's `npm start` (in a session of its own) whose test process was
+      // killed: nobody will stop it. Any other running stack is left alone.
+      if (!/-test-[0-9a-f]+$/.test(dir) || !sessionOrphaned(running.pid)) continue;
+      Deno.kill(running.pid, "SIGTERM");
+      const deadline = Date.now() + 15_000;
+      while (await runningStack(dir) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (await runningStack(dir)) continue;
+    }
     await stopLeftovers(dir);
     await removeStackDir(dir);
+  }
+}
+
+/** True when the session `pid` belongs to was started by a process that has since died. */
+function sessionOrphaned(pid: number): boolean {
+  const fields = (p: number) => {
+    const stat = Deno.readTextFileSync(`/proc/${p}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  };
+  try {
+    const session = Number(fields(pid)[3]);
+    return Number(fields(session)[1]) === 1;
+  } catch {
+    return false;
   }
 }
 

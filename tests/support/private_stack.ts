@@ -150,6 +150,8 @@ export interface CliStack {
   exited: Promise<number>;
   /** Started through npm. */
   npm: boolean;
+  /** For finally blocks: ends whatever still runs of it (SIGTERM to its group) and waits. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -197,7 +199,24 @@ export async function startCliStack(options: {
   const file = text.match(/Stack file: (\S+)/)?.[1];
   if (!file) throw new Error(`no stack file in the status table:\n${text}`);
   const info: StackInfo = JSON.parse(await Deno.readTextFile(file));
-  return { child, pgid: child.pid, info, output: () => text, exited, npm: !!options.npm };
+  return {
+    child,
+    pgid: child.pid,
+    info,
+    output: () => text,
+    exited,
+    npm: !!options.npm,
+    async kill() {
+      if (!done) {
+        try {
+          Deno.kill(-child.pid, "SIGTERM");
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+      await exited;
+    },
+  };
 }
 
 /** Every process and listening port of a running stack, to check none is left after it stops. */
