@@ -186,6 +186,9 @@ export function clustersBase(): string {
 export async function clusterDataDir(stackDir: string): Promise<string> {
   const dir = await Deno.realPath(stackDir);
   if (Deno.uid() !== 0) return `${dir}/postgres`;
+  // Before clusters moved out of the folder, root's lived in <dir>/postgres: a server of one left
+  // running by a killed stack is stopped (its files are kept).
+  await stopStaleServer(`${dir}/postgres`);
   const base = clustersBase();
   await ownedByPostgres(base, false);
   const runtime = `${base}/${await pathKey(dir)}`;
