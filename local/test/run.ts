@@ -1,8 +1,9 @@
 /**
- * `npm test`: the whole suite. `deno fmt --check`, `deno lint` and `deno check` over all code,
- * then against one stack: pgTAP (pg_prove), the Supabase advisors and the Deno tests (which
- * include the browser run and the database-types check); ends with one line
- * `N passed, N failed` counting every test that ran.
+ * `npm test`: the whole suite. `deno fmt --check`, `deno lint` and `deno check` over all code;
+ * the unit tests beside the modules (supabase/functions, local: no stack, seconds); then against
+ * one stack: pgTAP (pg_prove), the Supabase advisors and the Deno tests of tests/ (which include
+ * the browser run and the database-types check). Ends with one line `N passed, N failed`
+ * counting every test that ran. `npm run test:unit` runs the unit tier alone.
  *
  * The stack: STACK_FILE names a running one (CI, `npm start`, or another Supabase stack);
  * without it a private stack is started on free ports in a folder of its own,
@@ -34,6 +35,7 @@ let starting: Promise<unknown> = Promise.resolve();
 let info: StackInfo;
 
 tallies.push(...await staticChecks());
+tallies.push(await denoTests("unit tests", ["supabase/functions", "local"], {}));
 
 const stackFile = Deno.env.get("STACK_FILE");
 if (stackFile) {
@@ -61,7 +63,11 @@ if (stackFile) {
 try {
   tallies.push(await pgTap(info.db_url));
   tallies.push(await advisors(info.db_url));
-  tallies.push(await denoTests(stackFile ?? `${info.stack_dir}/stack.json`));
+  tallies.push(
+    await denoTests("deno test tests/", ["tests/"], {
+      STACK_FILE: stackFile ?? `${info.stack_dir}/stack.json`,
+    }),
+  );
 } finally {
   await stopPrivateStack();
 }
@@ -219,9 +225,13 @@ async function advisors(dbUrl: string): Promise<Tally> {
   return { name: "advisors", passed: success ? 1 : 0, failed: success ? 0 : 1 };
 }
 
-/** `deno test tests/`, counted from its JUnit report. */
-async function denoTests(file: string): Promise<Tally> {
-  console.log("\n== deno test tests/ ==");
+/** `deno test <paths>`, counted from its JUnit report. */
+async function denoTests(
+  name: string,
+  paths: string[],
+  env: Record<string, string>,
+): Promise<Tally> {
+  console.log(`\n== ${name} (deno test ${paths.join(" ")}) ==`);
   const junit = await Deno.makeTempFile({ suffix: ".xml" });
   const { success } = await runShown(DENO, [
     "test",
@@ -229,8 +239,8 @@ async function denoTests(file: string): Promise<Tally> {
     "--config",
     "deno.json",
     `--junit-path=${junit}`,
-    "tests/",
-  ], { ...Deno.env.toObject(), STACK_FILE: file });
+    ...paths,
+  ], { ...Deno.env.toObject(), ...env });
   const xml = await Deno.readTextFile(junit).catch(() => "");
   await Deno.remove(junit).catch(() => {});
   const total = Number(xml.match(/<testsuites[^>]*\btests="(\d+)"/)?.[1] ?? 0);
@@ -238,5 +248,5 @@ async function denoTests(file: string): Promise<Tally> {
   const errors = Number(xml.match(/<testsuites[^>]*\berrors="(\d+)"/)?.[1] ?? 0);
   let failed = failures + errors;
   if (!success && failed === 0) failed = 1; // e.g. a type error before any test ran
-  return { name: "deno test", passed: total - failures - errors, failed };
+  return { name, passed: total - failures - errors, failed };
 }
