@@ -158,7 +158,14 @@ Deno.test("webhooks faults: a runner killed mid-batch: its leases lapse, nothing
     await setFault(user.id, { delay_ms: 2000, times: 1 });
   }
   const worker = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tests/support/webhook_runner_worker.ts", "1000", "16"],
+    args: [
+      "run",
+      "-A",
+      "tests/support/webhook_runner_worker.ts",
+      "1000",
+      "16",
+      users.map((u) => u.id).join(","),
+    ],
     env: { STACK_FILE: `${stack.stack_dir}/stack.json` },
     stdout: "null",
     stderr: "null",
