@@ -36,11 +36,15 @@ export function createStatusHandler(
         google_email: row?.googleEmail ?? null,
         scopes: row?.scopes ?? [],
         token_expires_at: row?.expiresAt?.toISOString() ?? null,
-        refresh_token_expires_at: row?.refreshTokenExpiresAt?.toISOString() ?? null,
+        refresh_token_expires_at: row?.refreshTokenExpiresAt?.toISOString() ??
+          null,
         connected_at: row?.connectedAt?.toISOString() ?? null,
         last_refresh_at: row?.lastRefreshAt?.toISOString() ?? null,
         last_refresh_error: row?.lastRefreshError || null,
-        reconnect_required: row === null || !hasCalendarScope(row.scopes),
+        // A time-limited grant past its end is dead, whether or not maintenance has run yet.
+        reconnect_required: row === null || !hasCalendarScope(row.scopes) ||
+          (row.refreshTokenExpiresAt !== null &&
+            row.refreshTokenExpiresAt.getTime() <= Date.now()),
         google_account_linked_to_other_users: linkedToOthers,
       });
     } catch (error) {
