@@ -168,7 +168,7 @@ Deno.test("lease: it covers the whole retry budget (3 × timeout + backoff), not
   assert.equal((await leaseOf(user.id)).id, "", "released after saving");
 });
 
-Deno.test("lease: released when saving the refresh throws, and when reading under it throws", async () => {
+Deno.test("lease: released when saving the refresh throws, and when anything else under it throws", async () => {
   const { user } = await connected("finally");
   await setExpiry(user.id, "-1 minute");
   const google = { ...core.google, refresh: () => Promise.resolve(fakeTokens()) } as GoogleOAuth;
@@ -180,30 +180,32 @@ Deno.test("lease: released when saving the refresh throws, and when reading unde
   await rejectsWith(saving.getGoogleAccessToken(user.id), "database_unavailable");
   assert.equal((await leaseOf(user.id)).id, "", "released after a failed save");
 
-  let reads = 0;
-  const tokens = {
-    ...core.tokens,
-    get: (id: string) => {
-      // The first read decides to refresh; the re-read under the lease fails.
-      reads += 1;
-      return reads === 2
-        ? Promise.reject(new AppError("database_unavailable", "down"))
-        : core.tokens.get(id);
-    },
-  };
-  const reading = createAccessTokenProvider({ tokens, lease: core.lease, google });
-  await rejectsWith(reading.getGoogleAccessToken(user.id), "database_unavailable");
-  assert.equal((await leaseOf(user.id)).id, "", "released after a failed read");
+  // Something unexpected after the lease was taken (not an AppError from Google).
+  const broken = { ...core.google, refresh: () => Promise.reject(new TypeError("boom")) };
+  const reading = createAccessTokenProvider({
+    tokens: core.tokens,
+    lease: core.lease,
+    google: broken as GoogleOAuth,
+  });
+  await setExpiry(user.id, "-1 minute");
+  await assert.rejects(reading.getGoogleAccessToken(user.id));
+  assert.equal((await leaseOf(user.id)).id, "", "released after an unexpected failure");
 });
 
 Deno.test("lease: a waiter wakes when the lease is released, not at its timeout", async () => {
   const { user } = await connected("waiter");
   const leaseId = crypto.randomUUID();
   assert.ok(await core.lease.acquire(user.id, leaseId, 30));
-  assert.equal(await core.lease.awaitRelease(user.id, 20), "timeout", "held: the wait times out");
+  assert.equal(
+    (await core.lease.awaitRelease(user.id, 20)).state,
+    "timeout",
+    "held: the wait times out",
+  );
   const waiting = core.lease.awaitRelease(user.id, 900);
   await core.lease.release(user.id, leaseId);
-  assert.equal(await waiting, "released");
+  const woken = await waiting;
+  assert.equal(woken.state, "released");
+  assert.equal(woken.state === "released" && woken.row?.userId, user.id, "with the row");
 });
 
 Deno.test("scopes: a refresh answer without the calendar scope is google_scope_missing", async () => {

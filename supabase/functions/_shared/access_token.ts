@@ -12,7 +12,7 @@ import { runInBackground } from "./background.ts";
 import { AppError, describeForLog, isAppError } from "./errors.ts";
 import type { GoogleOAuth, GoogleTokenSet } from "./google_oauth.ts";
 import { hasCalendarScope } from "./google_facts.ts";
-import type { RefreshLease } from "./refresh_lease.ts";
+import type { LeaseWait, RefreshLease } from "./refresh_lease.ts";
 import type { CalendarTokens, TokenStore } from "./token_store.ts";
 
 /** A usable access token and what it allows. */
@@ -74,7 +74,6 @@ export function createAccessTokenProvider(
     .reduce((a, b) => a + b, 0);
   const leaseSeconds = Math.ceil((attempts * timeoutMs + backoffTotal + 2 * timeoutMs) / 1000);
   const inFlight = new Map<string, Promise<GoogleAccessToken>>();
-  const renewing = new Set<string>();
 
   const remainingMs = (row: CalendarTokens) =>
     row.expiresAt === null ? Infinity : row.expiresAt.getTime() - Date.now();
@@ -118,11 +117,25 @@ export function createAccessTokenProvider(
     }
   }
 
-  /** Holds the lease: refreshes `row`'s grant at Google and saves the result. */
+  /**
+   * Holds the lease: refreshes `row`'s grant at Google and saves the result. The lease is let go
+   * on every path: by the save, by a recorded failure, by the grant's deletion, and otherwise
+   * here (so a successful refresh costs no extra round trip to release it).
+   */
   async function refreshHoldingLease(
     row: CalendarTokens,
     leaseId: string,
   ): Promise<GoogleAccessToken> {
+    try {
+      return await refreshAndSave(row, leaseId);
+    } catch (error) {
+      // A no-op when the lease was already let go.
+      await deps.lease.release(row.userId, leaseId).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function refreshAndSave(row: CalendarTokens, leaseId: string): Promise<GoogleAccessToken> {
     const { userId } = row;
     let refreshed: GoogleTokenSet;
     try {
@@ -182,64 +195,86 @@ export function createAccessTokenProvider(
   ): Promise<GoogleAccessToken | null> {
     const leaseId = crypto.randomUUID();
     if (!await deps.lease.acquire(userId, leaseId, leaseSeconds)) return null;
+    let row: CalendarTokens;
     try {
       // Re-read under the lease: another process may have refreshed since our read.
-      const row = await usable(await deps.tokens.get(userId));
-      if (!stillNeeded(row)) return tokenOf(row);
-      return await refreshHoldingLease(row, leaseId);
-    } finally {
-      // A no-op when saveRefreshed or release already let go; covers every throw above.
+      row = await usable(await deps.tokens.get(userId));
+    } catch (error) {
       await deps.lease.release(userId, leaseId).catch(() => {});
+      throw error;
     }
+    if (!stillNeeded(row)) {
+      await deps.lease.release(userId, leaseId);
+      return tokenOf(row);
+    }
+    return await refreshHoldingLease(row, leaseId);
   }
 
   /** Waits for the current refresher until its lease lapses at the latest. */
-  async function waitForOthers(userId: string, deadline: number): Promise<void> {
+  async function waitForOthers(userId: string, deadline: number): Promise<LeaseWait> {
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new AppError("google_unavailable", "The token refresh is taking too long.");
     }
-    await deps.lease.awaitRelease(userId, left);
+    return await deps.lease.awaitRelease(userId, left);
   }
 
   async function obtain(userId: string): Promise<GoogleAccessToken> {
     const deadline = Date.now() + (leaseSeconds + 5) * 1000;
     for (;;) {
-      const row = await usable(await deps.tokens.get(userId));
-      const left = remainingMs(row);
-      if (left > marginMs) {
-        if (left <= aheadMs) renewAhead(userId);
-        return tokenOf(row);
+      // One round trip reads the row and, if its token is in its last minutes, takes the lease.
+      const leaseId = crypto.randomUUID();
+      const read = await deps.lease.readForUse(userId, {
+        refreshBefore: new Date(Date.now() + aheadMs),
+        leaseId,
+        seconds: leaseSeconds,
+      });
+      let row: CalendarTokens;
+      try {
+        row = await usable(read.row);
+      } catch (error) {
+        if (read.leased) await deps.lease.release(userId, leaseId).catch(() => {});
+        throw error;
       }
-      const refreshed = await refreshIfLeaseFree(userId, (now) => remainingMs(now) <= marginMs);
-      if (refreshed) return refreshed;
-      await waitForOthers(userId, deadline);
+      const left = remainingMs(row);
+      if (read.leased) {
+        if (left > marginMs) {
+          // Still valid: hand it out at once and renew it in the background, under our lease.
+          renewAhead(row, leaseId);
+          return tokenOf(row);
+        }
+        return await refreshHoldingLease(row, leaseId);
+      }
+      // Valid, or still valid while another caller renews it ahead.
+      if (left > marginMs) return tokenOf(row);
+      // Expired, and another process is refreshing: its release brings the new row.
+      const waited = await waitForOthers(userId, deadline);
+      if (waited.state === "released" && waited.row) {
+        const now = await usable(waited.row);
+        if (remainingMs(now) > marginMs) return tokenOf(now);
+      }
     }
   }
 
-  /** One background renewal per user per process; failures are the next caller's to see. */
-  function renewAhead(userId: string): void {
-    if (renewing.has(userId)) return;
-    renewing.add(userId);
+  /** Renews `row`'s grant after the answer, holding `leaseId`; the next caller sees failures. */
+  function renewAhead(row: CalendarTokens, leaseId: string): void {
     runInBackground(
-      refreshIfLeaseFree(userId, (now) => remainingMs(now) <= aheadMs)
+      refreshHoldingLease(row, leaseId)
         .catch((error) =>
-          console.warn(`access_token: renewal ahead for ${userId}: ${describeForLog(error)}`)
+          console.warn(`access_token: renewal ahead for ${row.userId}: ${describeForLog(error)}`)
         )
-        .finally(() => renewing.delete(userId)),
+        .catch(() => {}),
     );
   }
 
   async function renew(userId: string, options: RenewOptions): Promise<GoogleAccessToken> {
     if (options.leaseId) {
-      try {
-        return await refreshHoldingLease(
-          await usable(await deps.tokens.get(userId)),
-          options.leaseId,
-        );
-      } finally {
-        await deps.lease.release(userId, options.leaseId).catch(() => {});
-      }
+      const leaseId = options.leaseId;
+      const row = await usable(await deps.tokens.get(userId)).catch(async (error) => {
+        await deps.lease.release(userId, leaseId).catch(() => {});
+        throw error;
+      });
+      return await refreshHoldingLease(row, leaseId);
     }
     const deadline = Date.now() + (leaseSeconds + 5) * 1000;
     for (;;) {

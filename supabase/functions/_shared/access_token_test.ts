@@ -33,6 +33,7 @@ function fakes(row: Partial<CalendarTokens> | null, refresh: () => Promise<Googl
     releases: [] as (string | undefined)[],
     saves: [] as RefreshedTokens[],
     waits: 0,
+    reads: 0,
   };
   const waiters: (() => void)[] = [];
   const tokens: TokenStore = {
@@ -53,10 +54,22 @@ function fakes(row: Partial<CalendarTokens> | null, refresh: () => Promise<Googl
       lease = leaseId;
       return Promise.resolve(true);
     },
+    readForUse(_userId, { refreshBefore, leaseId }) {
+      log.reads++;
+      if (!stored) return Promise.resolve({ row: null, leased: false });
+      const due = stored.expiresAt !== null && stored.expiresAt <= refreshBefore;
+      if (due && lease === null) {
+        lease = leaseId;
+        return Promise.resolve({ row: { ...stored }, leased: true });
+      }
+      return Promise.resolve({ row: { ...stored }, leased: false });
+    },
     awaitRelease(): Promise<LeaseWait> {
       log.waits++;
-      if (lease === null) return Promise.resolve("released");
-      return new Promise((resolve) => waiters.push(() => resolve("released")));
+      const released = (): LeaseWait =>
+        stored ? { state: "released", row: { ...stored } } : { state: "gone" };
+      if (lease === null) return Promise.resolve(released());
+      return new Promise((resolve) => waiters.push(() => resolve(released())));
     },
     saveRefreshed(_userId, leaseId, t) {
       if (lease !== leaseId || !stored) return Promise.resolve(false);
@@ -266,4 +279,29 @@ Deno.test("renew() does not refresh again when the refused token was already rep
   const token = await provider.renew(USER, { staleAccessToken: "old-access" });
   assert.equal(token.accessToken, "someone-elses-new");
   assert.equal(f.log.refreshes, 0);
+});
+
+Deno.test("getGoogleAccessToken() reads a valid token in one round trip, lease included", async () => {
+  const f = fakes({}, () => Promise.resolve(fresh()));
+  const provider = createAccessTokenProvider(f);
+  await provider.getGoogleAccessToken(USER);
+  assert.equal(f.log.reads, 1);
+  assert.equal(f.log.waits, 0);
+});
+
+Deno.test("a waiter takes the refreshed row from the wait itself, without reading again", async () => {
+  const f = fakes({ expiresAt: new Date(Date.now() - 60_000) }, () => Promise.resolve(fresh()));
+  f.holdLease("other-process");
+  const provider = createAccessTokenProvider(f);
+  const pending = provider.getGoogleAccessToken(USER);
+  await new Promise((r) => setTimeout(r, 0));
+  await f.lease.saveRefreshed(USER, "other-process", {
+    accessToken: "their-access",
+    refreshToken: "1//refresh",
+    expiresAt: new Date(Date.now() + 3600_000),
+    refreshTokenExpiresAt: null,
+    scopes: [],
+  });
+  assert.equal((await pending).accessToken, "their-access");
+  assert.equal(f.log.reads, 1, "one read before the wait, none after");
 });

@@ -438,6 +438,19 @@ export type Database = {
         Args: { "p_timeout_ms": number; "p_user_id": string };
         Returns: string;
       };
+      "google_token_await_row": {
+        Args: { "p_timeout_ms": number; "p_user_id": string };
+        Returns: Json;
+      };
+      "google_token_read_for_use": {
+        Args: {
+          "p_lease_id": string;
+          "p_lease_seconds": number;
+          "p_refresh_before": string;
+          "p_user_id": string;
+        };
+        Returns: Json;
+      };
     };
     Enums: {
       [_ in never]: never;

@@ -8,7 +8,7 @@
 import type { TablesUpdate } from "./database.types.ts";
 import { type AdminClient, databaseError } from "./supabase_admin.ts";
 import { encryptToken, type Keyring } from "./token_crypto.ts";
-import { TOKENS_TABLE } from "./token_store.ts";
+import { type CalendarTokens, readGrant, type TokenRow, TOKENS_TABLE } from "./token_store.ts";
 
 /** A refresh's result, written under the lease. */
 export interface RefreshedTokens {
@@ -21,14 +21,35 @@ export interface RefreshedTokens {
   scopes: string[];
 }
 
-/** How a wait for another process's refresh ended. */
-export type LeaseWait = "released" | "gone" | "timeout";
+/** How a wait for another process's refresh ended; `released` brings the row as it now is. */
+export type LeaseWait =
+  | { state: "released"; row: CalendarTokens | null }
+  | { state: "gone" }
+  | { state: "timeout" };
+
+/** A grant read for use: the row, and whether the read also took the refresh lease. */
+export interface ReadForUse {
+  row: CalendarTokens | null;
+  /** The caller now holds the lease (taken only for a token expiring by `refreshBefore`). */
+  leased: boolean;
+}
 
 /** The lease operations, for one database. */
 export interface RefreshLease {
   /** True when the caller now holds the user's lease for `seconds`. */
   acquire(userId: string, leaseId: string, seconds: number): Promise<boolean>;
-  /** Waits (in the database) until nobody holds a live lease, the row is gone, or `timeoutMs`. */
+  /**
+   * One round trip: the user's grant, decrypted, and, when its access token expires by
+   * `refreshBefore`, the lease too if nobody holds it (then `row` is the row it was taken on).
+   */
+  readForUse(
+    userId: string,
+    options: { refreshBefore: Date; leaseId: string; seconds: number },
+  ): Promise<ReadForUse>;
+  /**
+   * Waits (in the database) until nobody holds a live lease, the row is gone, or `timeoutMs`;
+   * a release brings the row, so a waiter need not read it again.
+   */
   awaitRelease(userId: string, timeoutMs: number): Promise<LeaseWait>;
   /** Writes a refresh's result and lets go; false when the lease was lost (nothing written). */
   saveRefreshed(userId: string, leaseId: string, tokens: RefreshedTokens): Promise<boolean>;
@@ -57,13 +78,31 @@ export function createRefreshLease(
       return data === true;
     },
 
+    async readForUse(userId, { refreshBefore, leaseId, seconds }) {
+      const { data, error } = await db.rpc("google_token_read_for_use", {
+        p_user_id: userId,
+        p_refresh_before: refreshBefore.toISOString(),
+        p_lease_id: leaseId,
+        p_lease_seconds: seconds,
+      });
+      if (error) throw databaseError(error);
+      if (!data) return { row: null, leased: false };
+      const row = data as unknown as TokenRow & { leased?: boolean };
+      return { row: await readGrant(keyring, row), leased: row.leased === true };
+    },
+
     async awaitRelease(userId, timeoutMs) {
-      const { data, error } = await db.rpc("google_token_await_refresh", {
+      const { data, error } = await db.rpc("google_token_await_row", {
         p_user_id: userId,
         p_timeout_ms: Math.max(0, Math.min(Math.round(timeoutMs), options.maxWaitMs)),
       });
       if (error) throw databaseError(error);
-      return data === "released" || data === "gone" ? data : "timeout";
+      const answer = data as { state?: string; row?: TokenRow } | null;
+      if (answer?.state === "gone") return { state: "gone" };
+      if (answer?.state === "released" && answer.row) {
+        return { state: "released", row: await readGrant(keyring, answer.row) };
+      }
+      return { state: "timeout" };
     },
 
     async saveRefreshed(userId, leaseId, tokens) {

@@ -81,23 +81,6 @@ export interface TokenStore {
   delete(userId: string, options: DeleteGrantOptions): Promise<boolean>;
 }
 
-type TokenRow = Pick<
-  Tables<"google_calendar_tokens">,
-  | "user_id"
-  | "grant_id"
-  | "access_token"
-  | "refresh_token"
-  | "token_expiry"
-  | "refresh_token_expires_at"
-  | "scopes"
-  | "google_sub"
-  | "google_email"
-  | "connected_at"
-  | "updated_at"
-  | "last_refresh_at"
-  | "last_refresh_error"
->;
-
 /** The columns a grant is read from. */
 export const TOKEN_COLUMNS = "user_id, grant_id, access_token, refresh_token, token_expiry, " +
   "refresh_token_expires_at, scopes, google_sub, google_email, connected_at, updated_at, " +
@@ -114,34 +97,7 @@ export function createTokenStore(
       const { data, error } = await db.from(TOKENS_TABLE).select(TOKEN_COLUMNS)
         .eq("user_id", userId).maybeSingle<TokenRow>();
       if (error) throw databaseError(error);
-      if (!data) return null;
-      try {
-        const [accessToken, refreshToken] = await Promise.all([
-          decryptToken(keyring, data.access_token, { userId, field: "access_token" }),
-          decryptToken(keyring, data.refresh_token, { userId, field: "refresh_token" }),
-        ]);
-        return {
-          userId,
-          grantId: data.grant_id,
-          accessToken,
-          refreshToken,
-          expiresAt: dateOrNull(data.token_expiry),
-          refreshTokenExpiresAt: dateOrNull(data.refresh_token_expires_at),
-          scopes: data.scopes ?? [],
-          googleSub: data.google_sub,
-          googleEmail: data.google_email,
-          connectedAt: dateOrNull(data.connected_at),
-          updatedAt: dateOrNull(data.updated_at),
-          lastRefreshAt: dateOrNull(data.last_refresh_at),
-          lastRefreshError: data.last_refresh_error,
-        };
-      } catch (error) {
-        if (!(error instanceof TokenDecryptError)) throw error;
-        // A retired key, or a row written by hand: unusable, so the user is not connected.
-        // Logged without any of the row's content.
-        console.warn(`token_store: stored tokens for user ${userId} do not decrypt; ignoring them`);
-        return null;
-      }
+      return data ? await readGrant(keyring, data) : null;
     },
 
     async save(input) {
@@ -212,6 +168,57 @@ export function createTokenStore(
     },
   };
   return store;
+}
+
+/** A stored row, as PostgREST or an RPC's jsonb gives it. */
+export type TokenRow = Pick<
+  Tables<"google_calendar_tokens">,
+  | "user_id"
+  | "grant_id"
+  | "access_token"
+  | "refresh_token"
+  | "token_expiry"
+  | "refresh_token_expires_at"
+  | "scopes"
+  | "google_sub"
+  | "google_email"
+  | "connected_at"
+  | "updated_at"
+  | "last_refresh_at"
+  | "last_refresh_error"
+>;
+
+/**
+ * A stored row, decrypted; null when it does not decrypt (a retired key, or a row written by
+ * hand): unusable, so the user is not connected. Logged without any of the row's content.
+ */
+export async function readGrant(keyring: Keyring, data: TokenRow): Promise<CalendarTokens | null> {
+  const userId = data.user_id;
+  try {
+    const [accessToken, refreshToken] = await Promise.all([
+      decryptToken(keyring, data.access_token, { userId, field: "access_token" }),
+      decryptToken(keyring, data.refresh_token, { userId, field: "refresh_token" }),
+    ]);
+    return {
+      userId,
+      grantId: data.grant_id,
+      accessToken,
+      refreshToken,
+      expiresAt: dateOrNull(data.token_expiry),
+      refreshTokenExpiresAt: dateOrNull(data.refresh_token_expires_at),
+      scopes: data.scopes ?? [],
+      googleSub: data.google_sub,
+      googleEmail: data.google_email,
+      connectedAt: dateOrNull(data.connected_at),
+      updatedAt: dateOrNull(data.updated_at),
+      lastRefreshAt: dateOrNull(data.last_refresh_at),
+      lastRefreshError: data.last_refresh_error,
+    };
+  } catch (error) {
+    if (!(error instanceof TokenDecryptError)) throw error;
+    console.warn(`token_store: stored tokens for user ${userId} do not decrypt; ignoring them`);
+    return null;
+  }
 }
 
 function dateOrNull(value: string | null | undefined): Date | null {
