@@ -5,7 +5,7 @@
  * test stack from the same clone. The folders' permissions are left as they were.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import {
   type CliStack,
   copyRepository,
@@ -64,11 +64,11 @@ Deno.test({
         !stack.info.db_data_dir!.startsWith(root),
         "the cluster is outside the private folder",
       );
-      assertEquals(mode(root), 0o700, "the private folder was not opened up");
-      assertEquals(mode(home), 0o700, "nor the home folder");
+      assert.deepEqual(mode(root), 0o700, "the private folder was not opened up");
+      assert.deepEqual(mode(home), 0o700, "nor the home folder");
 
       const status = await npm(clone, "run", "status");
-      assertEquals(status.code, 0, status.text);
+      assert.deepEqual(status.code, 0, status.text);
       assert(status.text.includes(`API URL: ${stack.info.api_url}`), status.text);
       assert(status.text.includes(`Database files: ${stack.info.db_data_dir}`), status.text);
 
@@ -79,20 +79,20 @@ Deno.test({
       assert(second.text.includes(`pid ${stack.info.pid}`), `and the pid:\n${second.text}`);
       const jwks = await fetch(stack.info.jwks_url);
       await jwks.body?.cancel();
-      assertEquals(jwks.status, 200, "the first stack still answers");
+      assert.deepEqual(jwks.status, 200, "the first stack still answers");
       const stackFile = await Deno.stat(`${stack.info.stack_dir}/stack.json`).then(() => true);
       assert(stackFile, "and still has its stack file");
 
       const stop = await npm(clone, "stop");
-      assertEquals(stop.code, 0, stop.text);
+      assert.deepEqual(stop.code, 0, stop.text);
       assert(stop.text.includes(`Stopped the local stack`), stop.text);
-      assertEquals(await stack.exited, 0, stack.output());
+      assert.deepEqual(await stack.exited, 0, stack.output());
       const left = leftovers(before);
-      assertEquals(left.processes, [], "npm stop left no process");
-      assertEquals(left.ports, [], "npm stop left no port bound");
+      assert.deepEqual(left.processes, [], "npm stop left no process");
+      assert.deepEqual(left.ports, [], "npm stop left no port bound");
 
       const after = await npm(clone, "run", "status");
-      assertEquals(after.code, 1, after.text);
+      assert.deepEqual(after.code, 1, after.text);
       assert(after.text.includes("No local stack is running"), after.text);
     } finally {
       await stack?.kill();
@@ -127,8 +127,8 @@ Deno.test({
       const result = JSON.parse(new TextDecoder().decode(out.stdout));
       assert(Number(result.rows[0]) > 0, "the migrations were applied");
       assert(String(result.dir).startsWith(clone), "the stack's folder is in the clone");
-      assertEquals(mode(root), 0o700, "the private folder was not opened up");
-      assertEquals(mode(home), 0o700, "nor the home folder");
+      assert.deepEqual(mode(root), 0o700, "the private folder was not opened up");
+      assert.deepEqual(mode(home), 0o700, "nor the home folder");
     } finally {
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }

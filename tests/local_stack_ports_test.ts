@@ -4,7 +4,7 @@
  * `--ports auto` stacks started at the same moment all come up, each on ports of its own.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { startCliStack } from "./support/private_stack.ts";
 import { functionCommand } from "../local/stack/functions.ts";
 import { freePort, onPort, PortInUseError } from "../local/stack/ports.ts";
@@ -26,7 +26,7 @@ Deno.test("local stack: a taken port is named, with its process, and --ports aut
       stdin: "null",
     }).output();
     const stderr = new TextDecoder().decode(out.stderr);
-    assertEquals(out.code, 1, stderr);
+    assert.deepEqual(out.code, 1, stderr);
     assert(stderr.includes(`port ${FIXED_PORTS.api} (API gateway) is already in use`), stderr);
     if (held) assert(stderr.includes(`by pid ${Deno.pid} (`), `names this process:\n${stderr}`);
     assert(stderr.includes("--ports auto"), stderr);
@@ -53,7 +53,7 @@ Deno.test("local stack: a function whose port another process holds is not taken
     await waitListening(proc, port, { role: "function hello" }).catch((e) => error = e);
     await proc.stop();
     assert(error instanceof PortInUseError, `a PortInUseError, not ${error}`);
-    assertEquals(error.port, port);
+    assert.deepEqual(error.port, port);
   } finally {
     held.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -67,16 +67,16 @@ Deno.test("local stack: onPort tries a new port when the one it picked is taken"
     if (tried.length < 3) return Promise.reject(new PortInUseError(p, "test", null));
     return Promise.resolve(p);
   });
-  assertEquals(tried.length, 3);
-  assertEquals(new Set(tried).size, 3, "three different ports");
-  assertEquals(port, tried[2]);
+  assert.deepEqual(tried.length, 3);
+  assert.deepEqual(new Set(tried).size, 3, "three different ports");
+  assert.deepEqual(port, tried[2]);
 });
 
 Deno.test("local stack: freePort never hands out the same port twice in one process", () => {
   // The kernel gives a released port out again: about one stack start in two hundred picked
   // two equal ports among its ten, and one of its services then failed with EADDRINUSE.
   const ports = Array.from({ length: 2000 }, () => freePort());
-  assertEquals(new Set(ports).size, ports.length);
+  assert.deepEqual(new Set(ports).size, ports.length);
 });
 
 Deno.test({
@@ -99,12 +99,12 @@ Deno.test({
         new URL(s.info.google_emulator_url).port,
         ...Object.values(s.info.functions).map((f) => String(f.port)),
       ]);
-      assertEquals(new Set(ports).size, ports.length, "no port is shared");
+      assert.deepEqual(new Set(ports).size, ports.length, "no port is shared");
       for (const s of stacks) {
         // Each gateway reaches its own function: google-status refuses a missing key with 401.
         const res = await fetch(`${s.info.functions_url}/google-status`, { method: "POST" });
         await res.body?.cancel();
-        assertEquals(res.status, 401, `${s.info.api_url} serves its functions`);
+        assert.deepEqual(res.status, 401, `${s.info.api_url} serves its functions`);
       }
     } finally {
       for (const s of started) {

@@ -5,7 +5,7 @@
  * runs (by process group, by parent, by pid) and none of its ports is bound.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { type CliStack, footprint, leftovers, startCliStack } from "./support/private_stack.ts";
 import { removeStackDir } from "../local/stack/stack.ts";
 
@@ -29,8 +29,8 @@ async function stopAndCheck(
   );
   assert(stack.output().includes("stopped."), `the stack stopped itself:\n${stack.output()}`);
   const left = leftovers(before);
-  assertEquals(left.processes, [], "no process of the stack is left");
-  assertEquals(left.ports, [], "no port of the stack is still bound");
+  assert.deepEqual(left.processes, [], "no process of the stack is left");
+  assert.deepEqual(left.ports, [], "no port of the stack is still bound");
   assert(!stack.output().includes("failed to restart"), stack.output());
 }
 
@@ -114,11 +114,11 @@ Deno.test({
         if (done) break;
         text += value;
       }
-      assertEquals((await child.status).code, 0, text);
+      assert.deepEqual((await child.status).code, 0, text);
       assert(text.includes("stopped."), text);
       const left = leftovers(before);
-      assertEquals(left.processes, [], "no process of the stack is left");
-      assertEquals(left.ports, [], "no port of the stack is still bound");
+      assert.deepEqual(left.processes, [], "no process of the stack is left");
+      assert.deepEqual(left.ports, [], "no port of the stack is still bound");
     } finally {
       await removeStackDir(DIR);
     }

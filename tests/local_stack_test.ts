@@ -3,7 +3,7 @@
  * keeps its data; Ctrl-C leaves no process behind. Also the gateway's Supabase URL shapes.
  */
 
-import { assert, assertEquals } from "./support/assert.ts";
+import assert from "node:assert/strict";
 import { sql, stack } from "./support/stack.ts";
 import type { StackInfo } from "../local/stack/stack.ts";
 import { DENO } from "../local/stack/tools.ts";
@@ -85,7 +85,7 @@ Deno.test({
       await first.child.status;
 
       const second = await startCli(dir);
-      assertEquals(
+      assert.deepEqual(
         await psqlAt(
           second.info.db_url,
           `select count(*) from google_calendar_tokens where user_id = '${id}'`,
@@ -126,9 +126,9 @@ Deno.test({
       const { child, info } = await startCli(dir, ["--env-file", envFile]);
       child.kill("SIGINT");
       assert((await child.status).success, "Ctrl-C exits cleanly");
-      assertEquals(info.function_env.HTTP_TIMEOUT_MS, "4321");
-      assertEquals(info.function_env.MY_OWN_SETTING, "kept");
-      assertEquals(info.function_env.SUPABASE_URL, info.api_url, "SUPABASE_* is the stack's");
+      assert.deepEqual(info.function_env.HTTP_TIMEOUT_MS, "4321");
+      assert.deepEqual(info.function_env.MY_OWN_SETTING, "kept");
+      assert.deepEqual(info.function_env.SUPABASE_URL, info.api_url, "SUPABASE_* is the stack's");
       assert(info.function_env.OAUTH_STATE_SECRET!.length >= 32, "the rest is generated");
     } finally {
       await removeStackDir(dir);
@@ -146,7 +146,7 @@ Deno.test("local stack: a bad value in the .env file stops npm start with the va
       stdin: "null",
     }).output();
     const stderr = new TextDecoder().decode(out.stderr);
-    assertEquals(out.code, 1, stderr);
+    assert.deepEqual(out.code, 1, stderr);
     assert(stderr.includes("OAUTH_STATE_SECRET must be at least 32 bytes"), stderr);
     assert(stderr.includes(envFile), stderr);
     assert(!stderr.includes("too-short"), "the value itself is not printed");
@@ -160,9 +160,9 @@ Deno.test("local stack: a bad value in the .env file stops npm start with the va
 Deno.test("local stack: the gateway serves the JWKS with the user-token key and no private part", async () => {
   const res = await fetch(stack.jwks_url);
   const body = await res.json();
-  assertEquals(res.status, 200);
-  assertEquals(body.keys.length, 1);
-  assertEquals(body.keys[0].alg, "ES256");
+  assert.deepEqual(res.status, 200);
+  assert.deepEqual(body.keys.length, 1);
+  assert.deepEqual(body.keys[0].alg, "ES256");
   assert(!("d" in body.keys[0]), "no private key material");
 });
 
@@ -172,11 +172,11 @@ Deno.test("local stack: migrations were applied by the Supabase CLI and recorded
   );
   const files = [...Deno.readDirSync("supabase/migrations")].map((e) => e.name.split("_")[0]!)
     .sort();
-  assertEquals(versions, files);
+  assert.deepEqual(versions, files);
 });
 
 Deno.test("local stack: an unknown function is a 404 from the gateway", async () => {
   const res = await fetch(`${stack.functions_url}/no-such-function`);
   await res.body?.cancel();
-  assertEquals(res.status, 404);
+  assert.deepEqual(res.status, 404);
 });

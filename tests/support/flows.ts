@@ -7,7 +7,7 @@ import { base64url, decodeJwt, SignJWT } from "jose";
 import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
 import { STATE_TYP, userBinding } from "../../supabase/functions/_shared/oauth_state.ts";
-import { assertEquals } from "./assert.ts";
+import assert from "node:assert/strict";
 import {
   callback,
   client,
@@ -168,13 +168,13 @@ export async function expectCallback(
 ): Promise<void> {
   const answer = await callback(url);
   if (expected.result === "refused") {
-    assertEquals(answer.status, 400, "callback status");
-    assertEquals(answer.location, null, "no redirect");
+    assert.deepEqual(answer.status, 400, "callback status");
+    assert.deepEqual(answer.location, null, "no redirect");
   } else {
-    assertEquals(answer.status, 303, "callback status");
-    assertEquals(answer.result, expected.result, "result");
+    assert.deepEqual(answer.status, 303, "callback status");
+    assert.deepEqual(answer.result, expected.result, "result");
   }
-  if (expected.reason !== undefined) assertEquals(answer.reason, expected.reason, "reason");
+  if (expected.reason !== undefined) assert.deepEqual(answer.reason, expected.reason, "reason");
 }
 
 /** A connected user: row stored for Google account `google`. */

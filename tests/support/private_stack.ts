@@ -93,24 +93,6 @@ export async function waitUntil(
   }
 }
 
-/** Runs `task` over `items` with at most `concurrency` at a time, results in order. */
-export async function pool<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  task: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
-
 /** The names of the values in `secrets` that appear in `logs` (each must be a real value). */
 export function findLeaks(logs: string, secrets: Map<string, string>): string[] {
   const leaks: string[] = [];

@@ -5,6 +5,7 @@
  * binds one to each private stack it starts.
  */
 
+import type { FaultSpec } from "../../local/google_emulator/faults.ts";
 import { importJWK, type JWK, SignJWT } from "jose";
 import { answerConsent } from "../../local/google_emulator/consent_client.ts";
 import { queryRows } from "../../local/stack/postgres.ts";
@@ -195,26 +196,9 @@ export class StackClient {
    * `persistent`); see local/google_emulator/README.md for the kinds and their bodies.
    */
   async fault(
-    endpoint: "token" | "revoke" | "events",
-    kind:
-      | "500"
-      | "timeout"
-      | "garbage"
-      | "malformed"
-      | "hang"
-      | "rateLimitExceeded"
-      | "userRateLimitExceeded"
-      | "quotaExceeded"
-      | "429"
-      | "accessNotConfigured"
-      | "insufficientPermissions"
-      | "authError",
-    options: {
-      count?: number;
-      delayMs?: number;
-      persistent?: boolean;
-      retryAfterSeconds?: number;
-    } = {},
+    endpoint: FaultSpec["endpoint"],
+    kind: FaultSpec["kind"],
+    options: Omit<FaultSpec, "endpoint" | "kind"> = {},
   ): Promise<void> {
     await this.emulatorControl("faults", { endpoint, kind, ...options });
   }
