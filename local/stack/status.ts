@@ -16,6 +16,7 @@ export function statusRows(info: StackInfo, envNote = ""): [string, string][] {
     ["Redirect URI", info.google_redirect_uri],
     ["anon key", info.anon_key],
     ["service_role key", info.service_role_key],
+    ["bot key", info.function_env.BOT_API_KEYS?.split(",")[0] ?? "(none: BOT_API_KEYS unset)"],
     ["JWT secret", info.jwt_secret],
     ["Functions", Object.keys(info.functions).join(", ") || "(none)"],
     ["Database files", info.db_data_dir ?? `${info.stack_dir}/postgres`],
