@@ -3,9 +3,10 @@
 -- neither the refresher nor its waiters read the row again.
 
 -- The row (every column, as jsonb) plus `leased`: whether the caller now holds the refresh lease.
--- The lease is tried only when the access token expires at or before p_refresh_before; the row
--- returned is then the one the lease was taken on (an UPDATE sees the latest committed version),
--- so a refresher never works from a row another process refreshed meanwhile. Null: no row.
+-- The lease is tried only when the access token expires at or before p_refresh_before, checked
+-- again on the latest committed version of the row (an UPDATE re-reads it), so a refresher never
+-- works from a row another process refreshed meanwhile, and never renews a token that is no
+-- longer due. Null: no row.
 create function public.google_token_read_for_use(
   p_user_id uuid,
   p_refresh_before timestamptz,
@@ -26,14 +27,22 @@ begin
     return null;
   end if;
   if v_row.token_expiry is not null and v_row.token_expiry <= p_refresh_before then
+    -- The expiry is checked again here, on the row as it is now: a refresher that saved between
+    -- our read and this update has let go of the lease, and its new token is not due.
     update public.google_calendar_tokens t
     set refresh_lease_id = p_lease_id,
         refresh_lease_until = now() + make_interval(secs => p_lease_seconds)
     where t.user_id = p_user_id
       and (t.refresh_lease_until is null or t.refresh_lease_until < now())
+      and t.token_expiry is not null and t.token_expiry <= p_refresh_before
     returning * into v_leased;
     if found then
       return to_jsonb(v_leased) || jsonb_build_object('leased', true);
+    end if;
+    -- Not ours: answer with the row as it now is (perhaps just refreshed by someone else).
+    select * into v_row from public.google_calendar_tokens t where t.user_id = p_user_id;
+    if not found then
+      return null;
     end if;
   end if;
   return to_jsonb(v_row) || jsonb_build_object('leased', false);

@@ -238,6 +238,11 @@ export function createAccessTokenProvider(
       }
       const left = remainingMs(row);
       if (read.leased) {
+        if (left > aheadMs) {
+          // Not due after all (the database checks this too): nothing to renew.
+          await deps.lease.release(userId, leaseId);
+          return tokenOf(row);
+        }
         if (left > marginMs) {
           // Still valid: hand it out at once and renew it in the background, under our lease.
           renewAhead(row, leaseId);

@@ -305,3 +305,18 @@ Deno.test("a waiter takes the refreshed row from the wait itself, without readin
   assert.equal((await pending).accessToken, "their-access");
   assert.equal(f.log.reads, 1, "one read before the wait, none after");
 });
+
+Deno.test("getGoogleAccessToken() renews nothing when the row it leased is no longer due", async () => {
+  const f = fakes({}, () => Promise.resolve(fresh()));
+  // As if another process saved its refresh between our read and our lease.
+  f.holdLease("ours");
+  const lease = {
+    ...f.lease,
+    readForUse: () => Promise.resolve({ row: f.row(), leased: true }),
+  };
+  const provider = createAccessTokenProvider({ tokens: f.tokens, lease, google: f.google });
+  assert.equal((await provider.getGoogleAccessToken(USER)).accessToken, "old-access");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(f.log.refreshes, 0, "no second refresh");
+  assert.equal(f.log.releases.length, 1, "the lease let go at once");
+});
