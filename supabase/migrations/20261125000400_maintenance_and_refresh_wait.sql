@@ -1,4 +1,5 @@
--- Scheduled maintenance (issue 13) and the refresh waiter (issue 14 item 4). Every query that
+-- Scheduled maintenance (issue 13); the refresh waiter is google_token_await_row
+-- (20261125003000). Every query that
 -- finds work is bounded and served by an index; a pgTAP test EXPLAINs each statement marked
 -- `plan-checked` on a seeded table and fails on a sequential scan.
 
@@ -317,38 +318,3 @@ $$;
 
 revoke execute on function public.google_maintenance_due() from public, anon, authenticated;
 grant execute on function public.google_maintenance_due() to service_role;
-
--- Waits inside the database for a user's refresh lease to be released or to lapse, or for the
--- row to go, so a waiter wakes within milliseconds of the holder's commit instead of polling
--- over HTTP. Each look is its own statement, so under read committed it sees new commits.
--- Returns 'released' (free or lapsed), 'gone' (no row) or 'timeout' (p_timeout_ms, capped at 1 s).
-create function public.google_token_await_refresh(p_user_id uuid, p_timeout_ms integer)
-returns text
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  v_deadline timestamptz :=
-    clock_timestamp() + make_interval(secs => least(greatest(coalesce(p_timeout_ms, 0), 0), 1000) / 1000.0);
-  v_until timestamptz;
-begin
-  loop
-    select t.refresh_lease_until into v_until
-    from public.google_calendar_tokens t where t.user_id = p_user_id;
-    if not found then
-      return 'gone';
-    end if;
-    if v_until is null or v_until < clock_timestamp() then
-      return 'released';
-    end if;
-    if clock_timestamp() >= v_deadline then
-      return 'timeout';
-    end if;
-    perform pg_sleep(0.002);
-  end loop;
-end;
-$$;
-
-revoke execute on function public.google_token_await_refresh(uuid, integer) from public, anon, authenticated;
-grant execute on function public.google_token_await_refresh(uuid, integer) to service_role;

@@ -434,10 +434,6 @@ export type Database = {
         Args: { "p_lease_id": string; "p_lease_seconds": number; "p_user_id": string };
         Returns: boolean;
       };
-      "google_token_await_refresh": {
-        Args: { "p_timeout_ms": number; "p_user_id": string };
-        Returns: string;
-      };
       "google_token_await_row": {
         Args: { "p_timeout_ms": number; "p_user_id": string };
         Returns: Json;

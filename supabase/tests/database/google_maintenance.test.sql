@@ -1,6 +1,6 @@
 -- Maintenance RPCs (issue 13) and the refresh waiter (issue 14 item 4): keep-alive claims take
 -- the refresh lease, expiring is marked and announced once, lapsed grants are listed, what is
--- due and the rows per key are reported, expired flows are purged, and await_refresh answers
+-- due and the rows per key are reported, expired flows are purged, and the refresh waiter (await_row) answers
 -- released / gone / timeout. Everything runs in one transaction and is rolled back.
 begin;
 create extension if not exists pgtap with schema extensions;
@@ -177,7 +177,7 @@ select is(
 );
 
 -- ---------------------------------------------------------------------------
--- await_refresh (assert on the answer, not on timing)
+-- the refresh waiter, await_row (assert on the answer, not on timing)
 -- ---------------------------------------------------------------------------
 reset role;
 update public.google_calendar_tokens set refresh_lease_id = null, refresh_lease_until = null
@@ -187,20 +187,20 @@ where user_id = '02020202-0202-4202-8202-020202020202';
 update public.google_calendar_tokens set refresh_lease_id = gen_random_uuid(), refresh_lease_until = now() - interval '1 second'
 where user_id = '01010101-0101-4101-8101-010101010101';
 set local role service_role;
-select is(public.google_token_await_refresh('03030303-0303-4303-8303-030303030303', 1000), 'released',
+select is(public.google_token_await_row('03030303-0303-4303-8303-030303030303', 1000)->>'state', 'released',
   'A free lease answers released.');
-select is(public.google_token_await_refresh('01010101-0101-4101-8101-010101010101', 1000), 'released',
+select is(public.google_token_await_row('01010101-0101-4101-8101-010101010101', 1000)->>'state', 'released',
   'A lapsed lease answers released.');
-select is(public.google_token_await_refresh('09090909-0909-4909-8909-090909090909', 1000), 'gone',
+select is(public.google_token_await_row('09090909-0909-4909-8909-090909090909', 1000)->>'state', 'gone',
   'No row answers gone.');
-select is(public.google_token_await_refresh('02020202-0202-4202-8202-020202020202', 20), 'timeout',
+select is(public.google_token_await_row('02020202-0202-4202-8202-020202020202', 20)->>'state', 'timeout',
   'A live lease held past the wait answers timeout.');
-select is(public.google_token_await_refresh('02020202-0202-4202-8202-020202020202', 0), 'timeout',
+select is(public.google_token_await_row('02020202-0202-4202-8202-020202020202', 0)->>'state', 'timeout',
   'A zero wait looks once and answers timeout.');
 select is(
-  (select count(*)::int from pg_proc where proname = 'google_token_await_refresh' and provolatile = 'v'),
+  (select count(*)::int from pg_proc where proname = 'google_token_await_row' and provolatile = 'v'),
   1,
-  'await_refresh is volatile: each look takes a new snapshot and sees other sessions'' commits.'
+  'await_row is volatile: each look takes a new snapshot and sees other sessions'' commits.'
 );
 reset role;
 
