@@ -88,17 +88,39 @@ export function createAccessTokenProvider(
     }
     if (row.refreshTokenExpiresAt && row.refreshTokenExpiresAt.getTime() <= Date.now()) {
       // A time-limited grant has lapsed: Google would answer invalid_grant, so don't ask.
-      const deleted = await deps.tokens.delete(row.userId, {
-        grantId: row.grantId,
-        cause: "reconnect_required",
-        reason: "google_grant_expired",
-        revokedAtGoogle: false,
-        needsRevocation: false,
-      });
-      if (deleted) deps.onGrantDeleted?.(row.userId);
+      await deleteDeadGrant(row, "google_grant_expired");
       throw new AppError("google_reconnect_required", "Calendar access has expired.");
     }
     return row;
+  }
+
+  /** `usable(row)`, letting go of `leaseId` (when the caller holds one) if it is not. */
+  async function usableUnderLease(
+    row: CalendarTokens | null,
+    userId: string,
+    leaseId: string | null,
+  ): Promise<CalendarTokens> {
+    try {
+      return await usable(row);
+    } catch (error) {
+      if (leaseId) await deps.lease.release(userId, leaseId).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes exactly this grant (a reconnect stored meanwhile has another grant id and stays):
+   * nothing is left to revoke at Google. Its reconnect_required and disconnected events follow.
+   */
+  async function deleteDeadGrant(row: CalendarTokens, reason: string): Promise<void> {
+    const deleted = await deps.tokens.delete(row.userId, {
+      grantId: row.grantId,
+      cause: "reconnect_required",
+      reason,
+      revokedAtGoogle: false,
+      needsRevocation: false,
+    });
+    if (deleted) deps.onGrantDeleted?.(row.userId);
   }
   const tokenOf = (row: CalendarTokens): GoogleAccessToken => ({
     accessToken: row.accessToken,
@@ -142,16 +164,8 @@ export function createAccessTokenProvider(
       refreshed = await refreshWithRetries(row.refreshToken);
     } catch (error) {
       if (isAppError(error, "google_reconnect_required")) {
-        // Revoked, expired, or over Google's limit: this grant is dead for good. Only this
-        // grant goes: a reconnect that landed meanwhile has another grant id and stays.
-        const deleted = await deps.tokens.delete(userId, {
-          grantId: row.grantId,
-          cause: "reconnect_required",
-          reason: "google_reconnect_required",
-          revokedAtGoogle: false,
-          needsRevocation: false,
-        });
-        if (deleted) deps.onGrantDeleted?.(userId);
+        // Revoked, expired, or over Google's limit: this grant is dead for good.
+        await deleteDeadGrant(row, "google_reconnect_required");
         console.warn(`access_token: grant for user ${userId} is no longer valid; row deleted`);
         throw error;
       }
@@ -195,14 +209,8 @@ export function createAccessTokenProvider(
   ): Promise<GoogleAccessToken | null> {
     const leaseId = crypto.randomUUID();
     if (!await deps.lease.acquire(userId, leaseId, leaseSeconds)) return null;
-    let row: CalendarTokens;
-    try {
-      // Re-read under the lease: another process may have refreshed since our read.
-      row = await usable(await deps.tokens.get(userId));
-    } catch (error) {
-      await deps.lease.release(userId, leaseId).catch(() => {});
-      throw error;
-    }
+    // Re-read under the lease: another process may have refreshed since our read.
+    const row = await usableUnderLease(await deps.tokens.get(userId), userId, leaseId);
     if (!stillNeeded(row)) {
       await deps.lease.release(userId, leaseId);
       return tokenOf(row);
@@ -229,13 +237,7 @@ export function createAccessTokenProvider(
         leaseId,
         seconds: leaseSeconds,
       });
-      let row: CalendarTokens;
-      try {
-        row = await usable(read.row);
-      } catch (error) {
-        if (read.leased) await deps.lease.release(userId, leaseId).catch(() => {});
-        throw error;
-      }
+      const row = await usableUnderLease(read.row, userId, read.leased ? leaseId : null);
       const left = remainingMs(row);
       if (read.leased) {
         if (left > aheadMs) {
@@ -267,35 +269,28 @@ export function createAccessTokenProvider(
       refreshHoldingLease(row, leaseId)
         .catch((error) =>
           console.warn(`access_token: renewal ahead for ${row.userId}: ${describeForLog(error)}`)
-        )
-        .catch(() => {}),
+        ),
     );
   }
 
   async function renew(userId: string, options: RenewOptions): Promise<GoogleAccessToken> {
     if (options.leaseId) {
-      const leaseId = options.leaseId;
-      const row = await usable(await deps.tokens.get(userId)).catch(async (error) => {
-        await deps.lease.release(userId, leaseId).catch(() => {});
-        throw error;
-      });
-      return await refreshHoldingLease(row, leaseId);
+      const row = await usableUnderLease(await deps.tokens.get(userId), userId, options.leaseId);
+      return await refreshHoldingLease(row, options.leaseId);
     }
+    const stale = options.staleAccessToken;
     const deadline = Date.now() + (leaseSeconds + 5) * 1000;
     for (;;) {
       const row = await usable(await deps.tokens.get(userId));
       // Someone already replaced the refused token: use theirs rather than refresh again.
-      if (options.staleAccessToken && row.accessToken !== options.staleAccessToken) {
-        return tokenOf(row);
-      }
-      const stale = options.staleAccessToken;
+      if (stale && row.accessToken !== stale) return tokenOf(row);
       const refreshed = await refreshIfLeaseFree(
         userId,
         (now) => stale === undefined || now.accessToken === stale,
       );
       if (refreshed) return refreshed;
       await waitForOthers(userId, deadline);
-      if (!options.staleAccessToken) return tokenOf(await usable(await deps.tokens.get(userId)));
+      if (!stale) return tokenOf(await usable(await deps.tokens.get(userId)));
     }
   }
 
