@@ -1,7 +1,8 @@
 /**
  * Reading what a caller asks for: a `user_id` (and, for connect, a `login_hint` and an
  * `expected_google_email`) from the query string or a small JSON body. Repeated parameters,
- * also repeated JSON keys, are refused. Strict on purpose: every oddity is a 4xx before any work is done.
+ * also repeated JSON keys, are refused. Strict on purpose: every oddity is a 4xx before any work
+ * is done.
  */
 
 import { AppError } from "./errors.ts";
@@ -137,8 +138,7 @@ function tooLarge(): AppError {
 
 /**
  * The user a request is about. The bot (bot key or service credentials) must name one; a
- * signed-in user may only name themself
- * (or nobody, meaning themself).
+ * signed-in user may only name themself (or nobody, meaning themself).
  */
 export function resolveUserId(caller: Caller, requested: string | undefined): string {
   const userId = requested === undefined ? undefined : normalizeUserId(requested);
@@ -162,11 +162,6 @@ export function checkEmailParam(name: string, value: string | undefined): string
     throw new AppError("invalid_request", `${name} must be an email address.`);
   }
   return value;
-}
-
-/** `login_hint`, checked by checkEmailParam. */
-export function checkLoginHint(value: string | undefined): string | undefined {
-  return checkEmailParam("login_hint", value);
 }
 
 /**
