@@ -217,20 +217,16 @@ export async function runMaintenancePass(
   );
 
   /** An RPC, timed and counted; database errors become AppError database_unavailable. */
-  async function rpc<T>(
+  function rpc<T>(
     name: string,
     args: Record<string, unknown>,
   ): Promise<T> {
-    const start = performance.now();
-    report.database.calls++;
-    try {
+    return timedDb(async () => {
       // deno-lint-ignore no-explicit-any
       const { data, error } = await (deps.db.rpc as any)(name, args);
       if (error) throw databaseError(error);
       return data as T;
-    } finally {
-      report.database.ms += performance.now() - start;
-    }
+    });
   }
 
   /** Time is left to start one more Google call (or batch) and see it end by the deadline. */
@@ -447,7 +443,8 @@ export async function runMaintenancePass(
         tasks.keepalive.transient++;
         failedThisPass.add(userId);
       } else if (
-        isAppError(error, "google_unavailable") || isAppError(error, "database_unavailable")
+        isAppError(error, "google_unavailable") ||
+        isAppError(error, "database_unavailable")
       ) {
         tasks.keepalive.transient++;
         failedThisPass.add(userId);
@@ -623,10 +620,12 @@ export async function runMaintenancePass(
   report.database.ms = Math.round(report.database.ms);
   report.duration_ms = Date.now() - startedAt;
   const cpuEnd = cpuMs();
-  report.cpu_ms = cpuStart === null || cpuEnd === null ? null : Math.round(cpuEnd - cpuStart);
+  report.cpu_ms = cpuStart === null || cpuEnd === null
+    ? null
+    : Math.round(cpuEnd - cpuStart);
   return report;
 
-  /** Database work done through a _shared module: timed and counted like rpc(). */
+  /** Database work, timed and counted in the report (rpc() and the _shared modules' calls). */
   async function timedDb<T>(call: () => Promise<T>): Promise<T> {
     const start = performance.now();
     report.database.calls++;
