@@ -55,10 +55,9 @@ export function portIsFree(port: number): boolean {
   }
 }
 
-/** The socket inodes listening on `port` (IPv4 and IPv6), from /proc/net/tcp{,6}. */
-function listeningInodes(port: number): Set<string> {
-  const inodes = new Set<string>();
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+/** Every listening socket (IPv4 and IPv6) as inode → port, from /proc/net/tcp{,6}. */
+function listeningSockets(): Map<string, number> {
+  const byInode = new Map<string, number>();
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
     try {
@@ -69,9 +68,17 @@ function listeningInodes(port: number): Set<string> {
     for (const line of text.split("\n").slice(1)) {
       const cols = line.trim().split(/\s+/);
       // local_address is ADDR:PORT in hex; state 0A is LISTEN; column 9 is the inode.
-      if (cols[1]?.endsWith(`:${hex}`) && cols[3] === "0A" && cols[9]) inodes.add(cols[9]);
+      if (cols[3] !== "0A" || !cols[9] || !cols[1]) continue;
+      byInode.set(cols[9], parseInt(cols[1].split(":")[1] ?? "0", 16));
     }
   }
+  return byInode;
+}
+
+/** The socket inodes listening on `port`. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const [inode, p] of listeningSockets()) if (p === port) inodes.add(inode);
   return inodes;
 }
 
@@ -108,20 +115,7 @@ export function listensOn(pid: number, port: number): boolean | null {
 
 /** The ports (IPv4 and IPv6) on which any of `pids` listens. */
 export function listeningPortsOf(pids: number[]): number[] {
-  const byInode = new Map<string, number>();
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = Deno.readTextFileSync(file);
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] !== "0A" || !cols[9] || !cols[1]) continue;
-      byInode.set(cols[9], parseInt(cols[1].split(":")[1] ?? "0", 16));
-    }
-  }
+  const byInode = listeningSockets();
   const ports = new Set<number>();
   for (const pid of pids) {
     for (const inode of socketInodes(pid) ?? []) {
