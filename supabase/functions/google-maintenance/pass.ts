@@ -620,9 +620,7 @@ export async function runMaintenancePass(
   report.database.ms = Math.round(report.database.ms);
   report.duration_ms = Date.now() - startedAt;
   const cpuEnd = cpuMs();
-  report.cpu_ms = cpuStart === null || cpuEnd === null
-    ? null
-    : Math.round(cpuEnd - cpuStart);
+  report.cpu_ms = cpuStart === null || cpuEnd === null ? null : Math.round(cpuEnd - cpuStart);
   return report;
 
   /** Database work, timed and counted in the report (rpc() and the _shared modules' calls). */
