@@ -7,8 +7,15 @@
 import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
 import assert from "node:assert/strict";
 import { isPng, withPage } from "./support/browser.ts";
-import { decryptedRow, emulatorAccount, googleEmail, pendingFlowCount } from "./support/flows.ts";
-import { connectUrl, createUser, emulatorControl, stack, tokenRow } from "./support/stack.ts";
+import { decryptedRow, emulatorAccount, pendingFlowCount } from "./support/flows.ts";
+import {
+  connectUrl,
+  createUser,
+  emulatorControl,
+  googleEmail,
+  stack,
+  tokenRow,
+} from "./support/stack.ts";
 
 const SCREENSHOT_DIR = ".local/e2e-screenshots";
 

@@ -6,19 +6,26 @@
 import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
 import assert from "node:assert/strict";
 import {
-  connectedUser,
   consentedFlow,
   decryptedRow,
   emulatorAccount,
   expectCallback,
-  googleEmail,
   pendingFlowCount,
   redeemAtEmulator,
   stateClaims,
   verifierOf,
   withParam,
 } from "./support/flows.ts";
-import { connectUrl, consent, createUser, sql, stack, tokenRow } from "./support/stack.ts";
+import {
+  connectedUser,
+  connectUrl,
+  consent,
+  createUser,
+  googleEmail,
+  sql,
+  stack,
+  tokenRow,
+} from "./support/stack.ts";
 
 interface RawAnswer {
   status: number;

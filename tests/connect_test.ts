@@ -8,20 +8,20 @@ import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
 import assert from "node:assert/strict";
 import {
   config,
-  connectedUser,
   decryptedRow,
   emulatorAccount,
   expectCallback,
-  googleEmail,
   pendingFlowCount,
   stateClaims,
 } from "./support/flows.ts";
 import {
   callAsService,
   callback,
+  connectedUser,
   connectUrl,
   consent,
   createUser,
+  googleEmail,
   sql,
   stack,
 } from "./support/stack.ts";

@@ -9,12 +9,13 @@
 import assert from "node:assert/strict";
 import { ConsentPageError } from "../local/google_emulator/consent_client.ts";
 import {
-  callAsService,
   client,
   connectUrl,
   consent,
   createUser,
   emulatorControl,
+  googleEmail,
+  googleStatus,
   sql,
   stack,
   type TestUser,
@@ -25,10 +26,6 @@ import {
 const IN_APP_BROWSER_UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like " +
   "Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/440.0.0.0]";
-
-function googleEmail(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-}
 
 async function liftBlocks(): Promise<void> {
   const res = await fetch(`${stack.google_emulator_url}/__emulator/block`, { method: "DELETE" });
@@ -84,8 +81,7 @@ async function checkNothingCameBack(user: TestUser, jti: string): Promise<void> 
     { id: user.id },
   );
   assert.equal(events, "0", "no webhook event: the bot learns nothing");
-  const res = await callAsService("google-status", { query: { user_id: user.id } });
-  const shown = await res.json();
+  const shown = await googleStatus(user.id);
   assert.deepEqual([shown.connected, shown.last_refresh_error], [false, null]);
 }
 

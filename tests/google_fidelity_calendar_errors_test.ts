@@ -9,11 +9,9 @@ import assert from "node:assert/strict";
 import {
   callAsService,
   client,
-  connectFully,
-  createUser,
+  connectedUser,
   emulatorControl,
-  stack,
-  type TestUser,
+  refreshGrants,
   tokenRow,
 } from "./support/stack.ts";
 
@@ -43,20 +41,6 @@ async function upcoming(userId: string, query: Record<string, string> = {}): Pro
   };
 }
 
-async function connected(prefix: string): Promise<{ user: TestUser; google: string }> {
-  const user = await createUser(prefix);
-  const google = `fid-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-  const answer = await connectFully(user, google);
-  assert.equal(answer.result, "connected", `${prefix}: connected`);
-  return { user, google };
-}
-
-/** Refresh-token grants the emulator has answered (ok or error). */
-async function refreshCalls(): Promise<number> {
-  const { tokenGrants } = await client.stats();
-  return tokenGrants.refresh_token.ok + tokenGrants.refresh_token.error;
-}
-
 /** The next events.list call fails with `kind`; dropped again in `finally` by the caller. */
 async function eventsFault(kind: EventsFault, retryAfterSeconds?: number): Promise<void> {
   await emulatorControl("faults", {
@@ -67,30 +51,11 @@ async function eventsFault(kind: EventsFault, retryAfterSeconds?: number): Promi
   });
 }
 
-/**
- * What calendar-upcoming's process has printed since `from`, once it includes `pattern`: the
- * stack copies the process's output into the file on its own schedule. Throws after 5 s.
- */
-async function upcomingLogMatching(from: number, pattern: RegExp): Promise<string> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const text = (await Deno.readTextFile(stack.functions["calendar-upcoming"]!.log_file))
-      .slice(from);
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`no log line matching ${pattern}:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function upcomingLogLength(): Promise<number> {
-  return (await Deno.readTextFile(stack.functions["calendar-upcoming"]!.log_file)).length;
-}
-
 for (
   const kind of ["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "429"] as const
 ) {
   Deno.test(`calendar-upcoming: Calendar ${kind} → 429 google_rate_limited with Retry-After, row untouched`, async () => {
-    const { user } = await connected(`rate-${kind}`);
+    const { user } = await connectedUser(`rate-${kind}`);
     const before = await tokenRow(user.id);
     try {
       await eventsFault(kind, 17);
@@ -116,7 +81,7 @@ for (
 }
 
 Deno.test("calendar-upcoming: Calendar 403 insufficientPermissions → google_scope_missing, never reconnect_required", async () => {
-  const { user } = await connected("scope403");
+  const { user } = await connectedUser("scope403");
   const before = await tokenRow(user.id);
   try {
     await eventsFault("insufficientPermissions");
@@ -129,9 +94,9 @@ Deno.test("calendar-upcoming: Calendar 403 insufficientPermissions → google_sc
 });
 
 Deno.test("calendar-upcoming: Calendar accessNotConfigured → google_api_disabled (5xx), logged as an error, row untouched", async () => {
-  const { user } = await connected("apidisabled");
+  const { user } = await connectedUser("apidisabled");
   const before = await tokenRow(user.id);
-  const logFrom = await upcomingLogLength();
+  const logFrom = await client.logMarks(["calendar-upcoming"]);
   try {
     await eventsFault("accessNotConfigured");
     const answer = await upcoming(user.id);
@@ -144,18 +109,18 @@ Deno.test("calendar-upcoming: Calendar accessNotConfigured → google_api_disabl
   }
   // stdout and stderr share the log file; only console.error (logError for operator codes, and
   // googleFetch's own alert) prints these lines, so their presence is the error-level line.
-  const log = await upcomingLogMatching(logFrom, /calendar-upcoming: code=google_api_disabled/);
+  const log = await client.logsMatching(logFrom, /calendar-upcoming: code=google_api_disabled/);
   assert.ok(!log.includes("ya29."), "no access token in the log");
 });
 
 Deno.test("calendar-upcoming: a Calendar 401 for a token that looks valid → one refresh, one retry, 200", async () => {
-  const { user } = await connected("invalidated");
+  const { user } = await connectedUser("invalidated");
   const stored = await client.decryptedRow(user.id);
   await emulatorControl("tokens/invalidate", { accessToken: stored!.accessToken });
-  const refreshesBefore = await refreshCalls();
+  const refreshesBefore = await refreshGrants();
   const answer = await upcoming(user.id);
   assert.equal(answer.status, 200, `answered ${answer.code}`);
-  assert.equal(await refreshCalls(), refreshesBefore + 1, "exactly one refresh at Google");
+  assert.equal(await refreshGrants(), refreshesBefore + 1, "exactly one refresh at Google");
   const after = await client.decryptedRow(user.id);
   assert.ok(after, "the row stays");
   assert.notEqual(after.accessToken, stored!.accessToken, "the refused token was replaced");
@@ -163,27 +128,27 @@ Deno.test("calendar-upcoming: a Calendar 401 for a token that looks valid → on
 
   // The new token works: no further refresh.
   assert.equal((await upcoming(user.id)).status, 200);
-  assert.equal(await refreshCalls(), refreshesBefore + 1);
+  assert.equal(await refreshGrants(), refreshesBefore + 1);
 });
 
 Deno.test("calendar-upcoming: a Calendar 401 whose refresh answers invalid_grant → google_reconnect_required, row gone", async () => {
-  const { user, google } = await connected("revoked401");
+  const { user, google } = await connectedUser("revoked401");
   // Ended at Google (as a revocation there does): the access token gets 401, the refresh token
   // invalid_grant. Our stored expiry still says the access token is good.
   await emulatorControl("grants/end", { email: google });
-  const refreshesBefore = await refreshCalls();
+  const refreshesBefore = await refreshGrants();
   const answer = await upcoming(user.id);
   assert.deepEqual([answer.status, answer.code], [409, "google_reconnect_required"]);
-  assert.equal(await refreshCalls(), refreshesBefore + 1, "one refresh, answered invalid_grant");
+  assert.equal(await refreshGrants(), refreshesBefore + 1, "one refresh, answered invalid_grant");
   assert.equal(await tokenRow(user.id), null, "the dead grant's row is gone");
 });
 
 Deno.test("calendar-upcoming: concurrent calls that all meet the 401 share one refresh", async () => {
-  const { user } = await connected("invalidated-many");
+  const { user } = await connectedUser("invalidated-many");
   const stored = await client.decryptedRow(user.id);
   await emulatorControl("tokens/invalidate", { accessToken: stored!.accessToken });
-  const refreshesBefore = await refreshCalls();
+  const refreshesBefore = await refreshGrants();
   const answers = await Promise.all(Array.from({ length: 6 }, () => upcoming(user.id)));
   assert.deepEqual(answers.map((a) => a.status), Array(6).fill(200));
-  assert.equal(await refreshCalls(), refreshesBefore + 1, "one refresh for all of them");
+  assert.equal(await refreshGrants(), refreshesBefore + 1, "one refresh for all of them");
 });

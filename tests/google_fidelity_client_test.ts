@@ -10,9 +10,13 @@ import assert from "node:assert/strict";
 import {
   callAsService,
   client,
-  connectFully,
+  connectedUser,
   createUser,
   emulatorControl,
+  expireAccessToken,
+  googleEmail,
+  googleStatus,
+  refreshGrants,
   sql,
   stack,
   type TestUser,
@@ -23,60 +27,6 @@ async function upcoming(userId: string): Promise<{ status: number; code: string 
   const res = await callAsService("calendar-upcoming", { query: { user_id: userId } });
   const body = await res.json() as { code?: string };
   return { status: res.status, code: body.code ?? null };
-}
-
-async function status(userId: string): Promise<Record<string, unknown>> {
-  const res = await callAsService("google-status", { query: { user_id: userId } });
-  assert.equal(res.status, 200);
-  return await res.json();
-}
-
-async function connected(prefix: string): Promise<{ user: TestUser; google: string }> {
-  const user = await createUser(prefix);
-  const google = `fid-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-  const answer = await connectFully(user, google);
-  assert.equal(answer.result, "connected", `${prefix}: connected`);
-  return { user, google };
-}
-
-/** Makes the stored access token look expired, as an hour later would: the next use refreshes. */
-async function expireAccessToken(userId: string): Promise<void> {
-  await sql(
-    `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute'
-      where user_id = :'id'`,
-    { id: userId },
-  );
-}
-
-async function refreshCalls(): Promise<number> {
-  const { tokenGrants } = await client.stats();
-  return tokenGrants.refresh_token.ok + tokenGrants.refresh_token.error;
-}
-
-/** How far each function's log file has got: where "since now" starts. */
-async function logMarks(): Promise<Map<string, number>> {
-  const marks = new Map<string, number>();
-  for (const { log_file } of Object.values(stack.functions)) {
-    marks.set(log_file, (await Deno.readTextFile(log_file).catch(() => "")).length);
-  }
-  return marks;
-}
-
-/**
- * What every function printed since `marks`, once it matches `pattern`: the stack copies each
- * process's output into its file on its own schedule. Throws after 5 s.
- */
-async function logsMatching(marks: Map<string, number>, pattern: RegExp): Promise<string> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    let text = "";
-    for (const [file, from] of marks) {
-      text += (await Deno.readTextFile(file).catch(() => "")).slice(from);
-    }
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`no log line matching ${pattern}:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**
@@ -90,16 +40,16 @@ async function checkMisconfigured(
   restore: () => Promise<void>,
   during?: (user: TestUser) => Promise<void>,
 ): Promise<void> {
-  const { user } = await connected(prefix);
+  const { user } = await connectedUser(prefix);
   const stored = await client.decryptedRow(user.id);
   await expireAccessToken(user.id);
-  const marks = await logMarks();
+  const marks = await client.logMarks();
   try {
     await breakClient();
-    const refreshesBefore = await refreshCalls();
+    const refreshesBefore = await refreshGrants();
     const answer = await upcoming(user.id);
     assert.deepEqual([answer.status, answer.code], [502, "google_client_misconfigured"]);
-    assert.equal(await refreshCalls(), refreshesBefore + 1, "one refresh: no retry ladder");
+    assert.equal(await refreshGrants(), refreshesBefore + 1, "one refresh: no retry ladder");
 
     const row = await client.decryptedRow(user.id);
     assert.ok(row, "the row is NOT deleted");
@@ -107,13 +57,13 @@ async function checkMisconfigured(
     assert.equal(row.lastRefreshError, "google_client_misconfigured");
     assert.equal(row.leaseId, null, "the refresh lease was released");
 
-    const shown = await status(user.id);
+    const shown = await googleStatus(user.id);
     assert.equal(shown.connected, true);
     assert.equal(shown.last_refresh_error, "google_client_misconfigured");
 
     // An operator error: logged at error level (console.error writes these lines; the stack's log
     // file holds stdout and stderr together), by the token provider and by the function.
-    const logs = await logsMatching(
+    const logs = await client.logsMatching(
       marks,
       /calendar-upcoming: code=google_client_misconfigured/,
     );
@@ -183,8 +133,8 @@ Deno.test("client secret rotated at Google (old secret: invalid_client): google_
 Deno.test("secret rotated while someone consents: the callback's code exchange fails as google_client_misconfigured, logged, nothing stored", async () => {
   const secret = stack.function_env.GOOGLE_CLIENT_SECRET!;
   const user = await createUser("secret-callback");
-  const google = `fid-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-  const marks = await logMarks();
+  const google = googleEmail("secret-callback");
+  const marks = await client.logMarks();
   try {
     const callbackUrl = await client.consent(await client.connectUrl(user.id), { email: google });
     await emulatorControl("clients/secret", { secret: `rotated-${crypto.randomUUID()}` });
@@ -195,14 +145,17 @@ Deno.test("secret rotated while someone consents: the callback's code exchange f
     );
     assert.equal(await tokenRow(user.id), null, "nothing stored");
     // result=error lines are console.error: an error-level line.
-    await logsMatching(marks, /google-callback: result=error code=google_client_misconfigured/);
+    await client.logsMatching(
+      marks,
+      /google-callback: result=error code=google_client_misconfigured/,
+    );
   } finally {
     await emulatorControl("clients/secret", { secret });
   }
 });
 
 Deno.test("client deleted: issued access tokens keep working; a 401 then → google_client_misconfigured, row kept", async () => {
-  const { user } = await connected("client-deleted-401");
+  const { user } = await connectedUser("client-deleted-401");
   const stored = await client.decryptedRow(user.id);
   try {
     await emulatorControl("clients/delete", {});

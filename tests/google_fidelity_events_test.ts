@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import {
   callAsService,
   client,
-  connectFully,
-  createUser,
+  connectedUser,
   emulatorControl,
   stack,
   type TestUser,
@@ -47,9 +46,7 @@ const allDay = (base: Date) => ({
 
 /** A connected user whose calendar holds exactly the seeded events, interleaved by kind. */
 async function seededUser(): Promise<{ user: TestUser; base: Date }> {
-  const user = await createUser("events");
-  const google = `events-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-  assert.equal((await connectFully(user, google)).result, "connected");
+  const { user, google } = await connectedUser("events");
   const base = baseDay();
   await fetch(
     `${stack.google_emulator_url}/__emulator/events?email=${encodeURIComponent(google)}`,

@@ -14,9 +14,9 @@ import assert from "node:assert/strict";
 import {
   callAsService,
   client,
-  connectFully,
-  createUser,
+  connectedUser,
   emulatorControl,
+  googleStatus,
   sql,
   stack,
   type TestUser,
@@ -24,20 +24,6 @@ import {
 } from "./support/stack.ts";
 
 const DAY_MS = 86_400_000;
-
-async function connected(prefix: string): Promise<{ user: TestUser; google: string }> {
-  const user = await createUser(prefix);
-  const google = `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-  const answer = await connectFully(user, google);
-  assert.equal(answer.result, "connected", `${prefix}: connected`);
-  return { user, google };
-}
-
-async function status(userId: string): Promise<Record<string, unknown>> {
-  const res = await callAsService("google-status", { query: { user_id: userId } });
-  assert.equal(res.status, 200);
-  return await res.json();
-}
 
 async function googleCalls(): Promise<{ refreshes: number; events: number }> {
   const stats = await client.stats() as unknown as {
@@ -100,7 +86,11 @@ function assertAbout(iso: unknown, expectedMs: number, what: string): void {
  * calendar-upcoming says reconnect without calling Google, and the row is gone. Google agrees.
  */
 async function checkAnnouncedEnd(user: TestUser, lifetimeMs: number): Promise<void> {
-  assertAbout((await status(user.id)).refresh_token_expires_at, lifetimeMs, "the grant's end");
+  assertAbout(
+    (await googleStatus(user.id)).refresh_token_expires_at,
+    lifetimeMs,
+    "the grant's end",
+  );
   const stored = await client.decryptedRow(user.id);
   await timePasses(user.id, lifetimeMs + 60_000);
 
@@ -110,7 +100,7 @@ async function checkAnnouncedEnd(user: TestUser, lifetimeMs: number): Promise<vo
   assert.deepEqual([res.status, body.code], [409, "google_reconnect_required"]);
   assert.deepEqual(await googleCalls(), before, "no refresh (and no Calendar call) at Google");
   assert.equal(await tokenRow(user.id), null, "the row is gone");
-  const shown = await status(user.id);
+  const shown = await googleStatus(user.id);
   assert.deepEqual([shown.connected, shown.reconnect_required], [false, true]);
 
   // Not a guess: Google itself no longer takes that refresh token.
@@ -124,7 +114,7 @@ Deno.test("app in Testing: 7-day refresh token shown by google-status; past it, 
   await keepingClock(async () => {
     try {
       await emulatorControl("clients/publishing", { status: "testing" });
-      const { user } = await connected("testing-mode");
+      const { user } = await connectedUser("testing-mode");
       await checkAnnouncedEnd(user, 7 * DAY_MS);
     } finally {
       await emulatorControl("clients/publishing", { status: "production" });
@@ -136,7 +126,7 @@ Deno.test("time-limited grant (refresh_token_expires_in): end shown; past it, re
   await keepingClock(async () => {
     try {
       await emulatorControl("clients/grant-lifetime", { seconds: 3600 });
-      const { user } = await connected("time-limited");
+      const { user } = await connectedUser("time-limited");
       await checkAnnouncedEnd(user, 3600_000);
     } finally {
       await emulatorControl("clients/grant-lifetime", { seconds: null });
@@ -146,8 +136,8 @@ Deno.test("time-limited grant (refresh_token_expires_in): end shown; past it, re
 
 Deno.test("six months unused: no end announced; the refresh's invalid_grant means reconnect_required, row gone", async () => {
   await keepingClock(async () => {
-    const { user } = await connected("inactive");
-    assert.equal((await status(user.id)).refresh_token_expires_at, null, "no end announced");
+    const { user } = await connectedUser("inactive");
+    assert.equal((await googleStatus(user.id)).refresh_token_expires_at, null, "no end announced");
     await timePasses(user.id, 184 * DAY_MS);
     const before = await googleCalls();
     const res = await callAsService("calendar-upcoming", { query: { user_id: user.id } });

@@ -11,31 +11,15 @@ import {
   callAsService,
   callback,
   client,
-  connectFully,
+  connectedUser,
   connectUrl,
   consent,
-  createUser,
-  sql,
+  expireAccessToken,
+  googleEmail,
+  googleStatus,
   type TestUser,
   tokenRow,
 } from "./support/stack.ts";
-
-function googleEmail(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-}
-
-async function connectedTo(google: string, prefix: string): Promise<TestUser> {
-  const user = await createUser(prefix);
-  const answer = await connectFully(user, google);
-  assert.equal(answer.result, "connected", `${prefix}: connected`);
-  return user;
-}
-
-async function status(userId: string): Promise<Record<string, unknown>> {
-  const res = await callAsService("google-status", { query: { user_id: userId } });
-  assert.equal(res.status, 200);
-  return await res.json();
-}
 
 async function disconnect(userId: string): Promise<Record<string, unknown>> {
   const res = await callAsService("google-disconnect", { body: { user_id: userId } });
@@ -64,16 +48,14 @@ async function newestGrantScopes(google: string): Promise<string[]> {
 
 Deno.test("without a revocation, Google remembers the calendar scope: an unticked reconnect still connects", async () => {
   // The contrast for the next test: include_granted_scopes brings back what was granted before.
-  const google = googleEmail("remembered");
-  const user = await connectedTo(google, "remembered");
+  const { user, google } = await connectedUser("remembered");
   const answer = await reconnectWithoutCalendar(user, google);
   assert.equal(answer.result, "connected");
-  assert.equal((await status(user.id)).connected, true);
+  assert.equal((await googleStatus(user.id)).connected, true);
 });
 
 Deno.test("disconnect revokes at Google: reconnecting with the calendar box unticked is partial (nothing remembered)", async () => {
-  const google = googleEmail("revoked");
-  const user = await connectedTo(google, "revoked");
+  const { user, google } = await connectedUser("revoked");
   const gone = await disconnect(user.id);
   assert.equal(gone.revoked_at_google, true, "revoked at Google, not only queued");
 
@@ -83,30 +65,26 @@ Deno.test("disconnect revokes at Google: reconnecting with the calendar box unti
     !(await newestGrantScopes(google)).includes(CALENDAR_SCOPE),
     "Google's new grant has no calendar scope",
   );
-  const shown = await status(user.id);
+  const shown = await googleStatus(user.id);
   assert.deepEqual([shown.connected, shown.reconnect_required], [false, true]);
   assert.equal(await tokenRow(user.id), null, "nothing stored");
 });
 
 Deno.test("two app users sharing one Google account: disconnecting one ends the other's grant", async () => {
   const google = googleEmail("shared");
-  const first = await connectedTo(google, "shared-a");
-  const second = await connectedTo(google, "shared-b");
-  assert.equal((await status(second.id)).google_account_linked_to_other_users, true);
+  const { user: first } = await connectedUser("shared-a", google);
+  const { user: second } = await connectedUser("shared-b", google);
+  assert.equal((await googleStatus(second.id)).google_account_linked_to_other_users, true);
 
   assert.equal((await disconnect(first.id)).revoked_at_google, true);
   assert.ok(await tokenRow(second.id), "the other's row is still stored…");
 
   // …but its grant at Google ended with the first's: its next use finds out.
-  await sql(
-    `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute'
-      where user_id = :'id'`,
-    { id: second.id },
-  );
+  await expireAccessToken(second.id);
   const res = await callAsService("calendar-upcoming", { query: { user_id: second.id } });
   const body = await res.json();
   assert.deepEqual([res.status, body.code], [409, "google_reconnect_required"]);
   assert.equal(await tokenRow(second.id), null, "the other's row is gone");
-  const shown = await status(second.id);
+  const shown = await googleStatus(second.id);
   assert.deepEqual([shown.connected, shown.reconnect_required], [false, true]);
 });

@@ -12,7 +12,6 @@ import {
   grantState,
   makeDue,
   type PassAnswer,
-  refreshesAtGoogle,
   runPass,
 } from "./support/maintenance.ts";
 
@@ -137,7 +136,7 @@ Deno.test({
     await makeDue(s, ids);
     const fn = s.stack.functions.get("google-maintenance")!;
     const pid = fn.pid();
-    const refreshes = await refreshesAtGoogle(s);
+    const refreshes = await s.refreshGrants("ok");
 
     // Google holds every refresh open; kill the pass while it waits.
     await s.fault("token", "hang", { count: 4 });
@@ -177,10 +176,10 @@ Deno.test({
     // While its leases stand, neither another pass nor a live caller refreshes those grants.
     const overlap = await runPass(s);
     assert.equal(overlap.report.tasks.keepalive.claimed, 0, "another pass skips leased rows");
-    assert.equal(await refreshesAtGoogle(s) - refreshes, 0, "no refresh while the lease stands");
+    assert.equal(await s.refreshGrants("ok") - refreshes, 0, "no refresh while the lease stands");
 
     await passUntilRefreshed(s, ids);
-    assert.equal(await refreshesAtGoogle(s) - refreshes, ids.length, "each refreshed once");
+    assert.equal(await s.refreshGrants("ok") - refreshes, ids.length, "each refreshed once");
     for (const id of ids) assert.ok(await s.decryptedRow(id), "every row decrypts");
   },
 });
@@ -194,7 +193,7 @@ Deno.test({
     const users = await connectedUsers(s, "overlap", 24);
     const ids = users.map((u) => u.user.id);
     await makeDue(s, ids);
-    const refreshes = await refreshesAtGoogle(s);
+    const refreshes = await s.refreshGrants("ok");
     const [a, b] = await Promise.all([runPass(s), runPass(s)]);
     assert.equal(a.status, 200, JSON.stringify(a.report.errors));
     assert.equal(b.status, 200, JSON.stringify(b.report.errors));
@@ -202,7 +201,7 @@ Deno.test({
     const refreshed = a.report.tasks.keepalive.refreshed + b.report.tasks.keepalive.refreshed;
     assert.equal(claimed, ids.length, "claimed once in all");
     assert.equal(refreshed, ids.length);
-    assert.equal(await refreshesAtGoogle(s) - refreshes, ids.length, "one refresh per grant");
+    assert.equal(await s.refreshGrants("ok") - refreshes, ids.length, "one refresh per grant");
     assert.equal(await refreshedCount(s, ids), ids.length);
   },
 });
@@ -216,7 +215,7 @@ Deno.test({
     const users = await connectedUsers(s, "pgrestart", 6);
     const ids = users.map((u) => u.user.id);
     await makeDue(s, ids);
-    const refreshes = await refreshesAtGoogle(s);
+    const refreshes = await s.refreshGrants("ok");
 
     // The pass's first batch waits on Google while the database goes away under it.
     await s.fault("token", "hang", { count: 6 });
@@ -240,7 +239,7 @@ Deno.test({
     await waitUntil("the database answers again", async () => (await runPass(s)).status === 200);
     await passUntilRefreshed(s, ids);
     assert.equal(await storedCount(s, ids), ids.length, "no row lost");
-    assert.equal(await refreshesAtGoogle(s) - refreshes, ids.length, "each refreshed once");
+    assert.equal(await s.refreshGrants("ok") - refreshes, ids.length, "each refreshed once");
   },
 });
 

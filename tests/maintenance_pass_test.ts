@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { lazyPrivateStack, waitUntil } from "./support/private_stack.ts";
 import {
-  connectedUser,
   connectedUsers,
   eventData,
   eventTypes,
@@ -18,7 +17,6 @@ import {
   makeDue,
   makeRevocationsDue,
   queuedRevocations,
-  refreshesAtGoogle,
   runPass,
 } from "./support/maintenance.ts";
 
@@ -94,13 +92,13 @@ Deno.test({
       due: await grantState(s, due!.user.id),
       fresh: await grantState(s, fresh!.user.id),
     };
-    const refreshes = await refreshesAtGoogle(s);
+    const refreshes = await s.refreshGrants("ok");
 
     const { status, report } = await runPass(s);
     assert.equal(status, 200);
     assert.equal(report.tasks.keepalive.refreshed, 1);
     assert.equal(report.google_calls.used, 1);
-    assert.equal(await refreshesAtGoogle(s) - refreshes, 1, "one refresh at Google");
+    assert.equal(await s.refreshGrants("ok") - refreshes, 1, "one refresh at Google");
     assert.notEqual(await grantState(s, due!.user.id), before.due, "the due grant was refreshed");
     assert.equal(await grantState(s, fresh!.user.id), before.fresh, "the fresh one untouched");
     const [usedAgo, lease] = (await s.sql(
@@ -124,7 +122,7 @@ Deno.test({
   ...opts,
   async fn() {
     const s = await privateStack.get();
-    const { user, google } = await connectedUser(s, "dropped");
+    const { user, google } = await s.connectedUser("dropped");
     await s.emulatorControl("accounts/revoke", { email: google });
     await makeDue(s, [user.id]);
     const { report } = await runPass(s);
@@ -147,7 +145,7 @@ Deno.test({
   ...opts,
   async fn() {
     const s = await privateStack.get();
-    const { user } = await connectedUser(s, "timelimited");
+    const { user } = await s.connectedUser("timelimited");
     await s.sql(
       `update public.google_calendar_tokens set refresh_token_expires_at = now() + interval '47 hours'
         where user_id = :'id'`,
@@ -188,11 +186,11 @@ Deno.test({
     await s.emulatorControl("clients/grant-lifetime", { seconds: 6 });
     let user;
     try {
-      ({ user } = await connectedUser(s, "emulatorlimited"));
+      ({ user } = await s.connectedUser("emulatorlimited"));
     } finally {
       await s.emulatorControl("clients/grant-lifetime", { seconds: null });
     }
-    const { body } = await s.callJson("google-status", { query: { user_id: user.id } });
+    const body = await s.googleStatus(user.id);
     const endsIn = Date.parse(body.refresh_token_expires_at as string) - Date.now();
     assert.ok(endsIn > 0 && endsIn <= 6000, `google-status shows the end (${endsIn} ms away)`);
     const first = await runPass(s);
@@ -220,7 +218,7 @@ Deno.test({
   ...opts,
   async fn() {
     const s = await privateStack.get();
-    const { user, google } = await connectedUser(s, "revokefail");
+    const { user, google } = await s.connectedUser("revokefail");
     await s.fault("revoke", "500");
     const { status, body } = await s.callJson("google-disconnect", { body: { user_id: user.id } });
     assert.equal(status, 200);
@@ -246,7 +244,7 @@ Deno.test({
   ...opts,
   async fn() {
     const s = await privateStack.get();
-    const { user, google } = await connectedUser(s, "revokeretry");
+    const { user, google } = await s.connectedUser("revokeretry");
     await s.sql(`delete from public.google_calendar_tokens where user_id = :'id'`, { id: user.id });
     assert.equal(await queuedRevocations(s, user.id), 1, "manual SQL delete queues");
     await s.fault("revoke", "timeout", { delayMs: 5000 });
@@ -273,7 +271,7 @@ Deno.test({
   ...opts,
   async fn() {
     const s = await privateStack.get();
-    const { user, google } = await connectedUser(s, "userdeleted");
+    const { user, google } = await s.connectedUser("userdeleted");
     await s.sql(`delete from auth.users where id = :'id'`, { id: user.id });
     assert.equal(await queuedRevocations(s, user.id), 1);
     assert.equal(
@@ -292,7 +290,7 @@ Deno.test({
   ...opts,
   async fn() {
     const s = await privateStack.get();
-    const { user, google } = await connectedUser(s, "forgotten");
+    const { user, google } = await s.connectedUser("forgotten");
     await s.emulatorControl("accounts/revoke", { email: google });
     await s.sql(`delete from public.google_calendar_tokens where user_id = :'id'`, { id: user.id });
     const { report } = await runPass(s);
@@ -337,14 +335,14 @@ Deno.test({
     const variant = await maintenanceVariant(s, { MAINTENANCE_GOOGLE_CALL_BUDGET: "3" }, "budget");
     try {
       await makeDue(s, users.map((u) => u.user.id));
-      const refreshes = await refreshesAtGoogle(s);
+      const refreshes = await s.refreshGrants("ok");
       const first = await variant.pass();
       assert.equal(first.report.google_calls.used, 3);
       assert.equal(first.report.tasks.keepalive.refreshed, 3);
       assert.ok(first.report.stopped_early.includes("keepalive: google call budget"));
       const second = await variant.pass();
       assert.equal(second.report.tasks.keepalive.refreshed, 2, "the rest in the next pass");
-      assert.equal(await refreshesAtGoogle(s) - refreshes, 5, "each grant refreshed once");
+      assert.equal(await s.refreshGrants("ok") - refreshes, 5, "each grant refreshed once");
     } finally {
       await variant.stop();
     }

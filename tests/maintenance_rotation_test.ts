@@ -97,11 +97,7 @@ Deno.test({
       const core = createCore(loadConfig(onlyK2));
       // One token has expired: getGoogleAccessToken must refresh it with the re-wrapped
       // refresh token (Google takes it) and store the result under k2.
-      await s.sql(
-        `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute'
-          where user_id = :'id'`,
-        { id: kept[0]!.user.id },
-      );
+      await s.expireAccessToken(kept[0]!.user.id);
       for (const { user } of kept) {
         const token = await core.accessTokens.getGoogleAccessToken(user.id);
         assert.match(token.accessToken, /^ya29\./, "getGoogleAccessToken works under k2 alone");

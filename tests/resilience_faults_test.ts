@@ -20,6 +20,7 @@ import {
   waitUntil,
 } from "./support/private_stack.ts";
 import { closeSuite } from "./support/resilience_report.ts";
+import { googleEmail } from "./support/stack_client.ts";
 
 const TIMEOUT_MS = 1000;
 const privateStack = lazyPrivateStack("faults", {
@@ -42,16 +43,9 @@ async function fault(name: string, body: () => Promise<void>): Promise<void> {
   entry.survived = true;
 }
 
-function googleEmail(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-}
-
 /** A user connected to a fresh Google account; remembers its tokens for the log check. */
 async function connectedUser(s: PrivateStack, prefix: string) {
-  const user = await s.createUser(prefix);
-  const google = googleEmail(prefix);
-  const answer = await s.connectFully(user, google);
-  assert.deepEqual([answer.status, answer.result], [303, "connected"], "initial connect");
+  const { user, google } = await s.connectedUser(prefix);
   const row = (await s.decryptedRow(user.id))!;
   remember(prefix, row.accessToken, row.refreshToken);
   expected.set(user.id, google);
@@ -157,18 +151,6 @@ for (const { kind, label, delayMs } of TOKEN_FAULTS) {
   });
 }
 
-/** Makes the stored access token look expired, as an hour later would. */
-async function expire(s: PrivateStack, userId: string): Promise<void> {
-  await s.sql(
-    "update public.google_calendar_tokens set token_expiry = now() - interval '1 minute' where user_id = :'id'",
-    { id: userId },
-  );
-}
-
-async function refreshGrants(s: PrivateStack): Promise<{ ok: number; error: number }> {
-  return (await s.stats()).tokenGrants.refresh_token;
-}
-
 for (const { kind, label, delayMs } of TOKEN_FAULTS) {
   Deno.test({
     name:
@@ -178,7 +160,7 @@ for (const { kind, label, delayMs } of TOKEN_FAULTS) {
       const s = await privateStack.get();
       await fault(`refresh: token endpoint ${kind}`, async () => {
         const { user, google, row } = await connectedUser(s, `rf-${kind}`);
-        await expire(s, user.id);
+        await s.expireAccessToken(user.id);
         // getGoogleAccessToken tries Google 3 times: every attempt fails.
         await s.fault("token", kind, { count: 3, ...(delayMs ? { delayMs } : {}) });
         const { value: failed, ms } = await timed(() =>
@@ -201,10 +183,10 @@ for (const { kind, label, delayMs } of TOKEN_FAULTS) {
         assert.deepEqual(raw.refresh_lease_id, null, "the lease was let go");
 
         // Google is back: the next call refreshes by itself.
-        const before = await refreshGrants(s);
+        const before = await s.refreshGrants("ok");
         const ok = await s.callJson("calendar-upcoming", { query: { user_id: user.id } });
         assert.deepEqual(ok.status, 200, JSON.stringify(ok.body));
-        assert.deepEqual((await refreshGrants(s)).ok, before.ok + 1, "one refresh");
+        assert.deepEqual(await s.refreshGrants("ok"), before + 1, "one refresh");
         refreshes += 1;
         const now = (await s.decryptedRow(user.id))!;
         assert.deepEqual(now.accessToken, (await s.account(google)).latestAccessToken?.token);
@@ -223,12 +205,12 @@ Deno.test({
     const s = await privateStack.get();
     await fault("refresh: transient 500 (retried)", async () => {
       const { user, google } = await connectedUser(s, "transient");
-      await expire(s, user.id);
+      await s.expireAccessToken(user.id);
       await s.fault("token", "500", { count: 2 });
-      const before = await refreshGrants(s);
+      const before = await s.refreshGrants("ok");
       const ok = await s.callJson("calendar-upcoming", { query: { user_id: user.id } });
       assert.deepEqual(ok.status, 200, JSON.stringify(ok.body));
-      assert.deepEqual((await refreshGrants(s)).ok, before.ok + 1, "the third attempt refreshed");
+      assert.deepEqual(await s.refreshGrants("ok"), before + 1, "the third attempt refreshed");
       refreshes += 1;
       const row = (await s.decryptedRow(user.id))!;
       assert.deepEqual(row.accessToken, (await s.account(google)).latestAccessToken?.token);

@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { importJWK, SignJWT } from "jose";
-import { connectedUser } from "./support/flows.ts";
-import { createUser, stack, userToken } from "./support/stack.ts";
+import { connectedUser, createUser, stack, userToken } from "./support/stack.ts";
 
 const botKey = stack.function_env.BOT_API_KEYS?.split(",")[0];
 const jwtSecret = new TextEncoder().encode(stack.jwt_secret);

@@ -5,19 +5,14 @@
  */
 
 import assert from "node:assert/strict";
+import { decryptedRow, emulatorAccount, expectCallback, rawConnect } from "./support/flows.ts";
 import {
-  decryptedRow,
-  emulatorAccount,
-  expectCallback,
-  googleEmail,
-  rawConnect,
-} from "./support/flows.ts";
-import {
-  callAsService,
   callback,
   consent,
   createUser,
   emulatorControl,
+  googleEmail,
+  googleStatus,
   stack,
   tokenRow,
 } from "./support/stack.ts";
@@ -34,12 +29,6 @@ async function linkExpecting(userId: string, expected: string): Promise<URL> {
   return new URL(answer.body.auth_url as string);
 }
 
-async function status(userId: string): Promise<Record<string, unknown>> {
-  const res = await callAsService("google-status", { body: { user_id: userId } });
-  assert.deepEqual(res.status, 200);
-  return await res.json();
-}
-
 Deno.test("link forwarding: a consent by another Google account than expected stores nothing", async () => {
   const user = await createUser("fwd");
   const expected = googleEmail("owner");
@@ -51,7 +40,7 @@ Deno.test("link forwarding: a consent by another Google account than expected st
     reason: "google_account_mismatch",
   });
   assert.deepEqual(await tokenRow(user.id), null, "nothing stored");
-  assert.deepEqual((await status(user.id)).connected, false);
+  assert.deepEqual((await googleStatus(user.id)).connected, false);
   // The grant Google gave us for the stranger's account is given back, not left behind.
   assert.deepEqual((await emulatorAccount(stranger)).refreshTokens, [], "revoked at Google");
 });
@@ -113,7 +102,7 @@ Deno.test("link forwarding: a Google account linked to two users connects, and s
     const answer = await callback(await consent(new URL(url), { email: google }));
     assert.deepEqual(answer.result, "connected");
   }
-  assert.deepEqual((await status(b.id)).google_account_linked_to_other_users, true);
-  assert.deepEqual((await status(a.id)).google_account_linked_to_other_users, true);
-  assert.deepEqual((await status(lone.id)).google_account_linked_to_other_users, false);
+  assert.deepEqual((await googleStatus(b.id)).google_account_linked_to_other_users, true);
+  assert.deepEqual((await googleStatus(a.id)).google_account_linked_to_other_users, true);
+  assert.deepEqual((await googleStatus(lone.id)).google_account_linked_to_other_users, false);
 });

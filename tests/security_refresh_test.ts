@@ -15,24 +15,19 @@ import type { GoogleOAuth, GoogleTokenSet } from "../supabase/functions/_shared/
 import type { RefreshLease } from "../supabase/functions/_shared/refresh_lease.ts";
 import {
   callAsService,
+  connectedUser,
   connectFully,
   connectUrl,
   createUser,
   emulatorControl,
+  expireAccessToken,
+  googleStatus,
   sql,
   stack,
-  type TestUser,
 } from "./support/stack.ts";
 import { emulatorAccount } from "./support/flows.ts";
 
 const core = createCore(loadConfig({ ...stack.function_env, HTTP_TIMEOUT_MS: "2000" }));
-
-async function connected(prefix: string): Promise<{ user: TestUser; email: string }> {
-  const user = await createUser(prefix);
-  const email = `g-${user.email}`;
-  assert.deepEqual((await connectFully(user, email)).result, "connected");
-  return { user, email };
-}
 
 async function setExpiry(userId: string, interval: string): Promise<void> {
   await sql(
@@ -80,7 +75,7 @@ const fakeTokens = (scopes: string[] = [CALENDAR_SCOPE]): GoogleTokenSet => ({
 });
 
 Deno.test("refresh margin: a token that expires in 30 s is refreshed before it is handed out", async () => {
-  const { user } = await connected("margin");
+  const { user } = await connectedUser("margin");
   await setExpiry(user.id, "30 seconds");
   const before = await core.tokens.get(user.id);
   const token = await core.accessTokens.getGoogleAccessToken(user.id);
@@ -89,7 +84,7 @@ Deno.test("refresh margin: a token that expires in 30 s is refreshed before it i
 });
 
 Deno.test("lease: a refresher whose lease lapsed and was taken by another writes nothing", async () => {
-  const { user } = await connected("lapsed");
+  const { user } = await connectedUser("lapsed");
   const first = crypto.randomUUID();
   const second = crypto.randomUUID();
   assert.ok(await core.lease.acquire(user.id, first, 30));
@@ -111,7 +106,7 @@ Deno.test("lease: a refresher whose lease lapsed and was taken by another writes
 });
 
 Deno.test("lease: a refresh that started before a re-consent does not overwrite the new tokens", async () => {
-  const { user, email } = await connected("reconsent");
+  const { user, google: email } = await connectedUser("reconsent");
   const leaseId = crypto.randomUUID();
   assert.ok(await core.lease.acquire(user.id, leaseId, 30));
   const old = await core.tokens.get(user.id);
@@ -127,8 +122,8 @@ Deno.test("lease: a refresh that started before a re-consent does not overwrite 
 });
 
 Deno.test("race: a reconnect while a refresh is in flight survives that refresh's invalid_grant", async () => {
-  const { user, email } = await connected("race");
-  await setExpiry(user.id, "-1 minute");
+  const { user, google: email } = await connectedUser("race");
+  await expireAccessToken(user.id);
   const old = await core.tokens.get(user.id);
   const { google, started, open } = gatedGoogle(() => {
     throw new AppError("google_reconnect_required", "invalid_grant");
@@ -148,8 +143,8 @@ Deno.test("race: a reconnect while a refresh is in flight survives that refresh'
 });
 
 Deno.test("lease: it covers the whole retry budget (3 × timeout + backoff), not a fixed 30 s", async () => {
-  const { user } = await connected("budget");
-  await setExpiry(user.id, "-1 minute");
+  const { user } = await connectedUser("budget");
+  await expireAccessToken(user.id);
   const timeoutMs = 10_000;
   const { google, started, open } = gatedGoogle(() => Promise.resolve(fakeTokens()));
   const provider = createAccessTokenProvider(
@@ -169,8 +164,8 @@ Deno.test("lease: it covers the whole retry budget (3 × timeout + backoff), not
 });
 
 Deno.test("lease: released when saving the refresh throws, and when anything else under it throws", async () => {
-  const { user } = await connected("finally");
-  await setExpiry(user.id, "-1 minute");
+  const { user } = await connectedUser("finally");
+  await expireAccessToken(user.id);
   const google = { ...core.google, refresh: () => Promise.resolve(fakeTokens()) } as GoogleOAuth;
   const failingSave: RefreshLease = {
     ...core.lease,
@@ -187,13 +182,13 @@ Deno.test("lease: released when saving the refresh throws, and when anything els
     lease: core.lease,
     google: broken as GoogleOAuth,
   });
-  await setExpiry(user.id, "-1 minute");
+  await expireAccessToken(user.id);
   await assert.rejects(reading.getGoogleAccessToken(user.id));
   assert.equal((await leaseOf(user.id)).id, "", "released after an unexpected failure");
 });
 
 Deno.test("lease: a waiter wakes when the lease is released, not at its timeout", async () => {
-  const { user } = await connected("waiter");
+  const { user } = await connectedUser("waiter");
   const leaseId = crypto.randomUUID();
   assert.ok(await core.lease.acquire(user.id, leaseId, 30));
   assert.equal(
@@ -209,13 +204,11 @@ Deno.test("lease: a waiter wakes when the lease is released, not at its timeout"
 });
 
 Deno.test("scopes: a refresh answer without the calendar scope is google_scope_missing", async () => {
-  const { user, email } = await connected("narrowed");
+  const { user, google: email } = await connectedUser("narrowed");
   await emulatorControl("grants/narrow", { email, remove: [CALENDAR_SCOPE] });
-  await setExpiry(user.id, "-1 minute");
+  await expireAccessToken(user.id);
   await rejectsWith(core.accessTokens.getGoogleAccessToken(user.id), "google_scope_missing");
-  const status = await (await callAsService("google-status", { query: { user_id: user.id } }))
-    .json();
-  assert.equal(status.reconnect_required, true);
+  assert.equal((await googleStatus(user.id)).reconnect_required, true);
 });
 
 Deno.test("scopes: one that merely starts like ours (calendar.readonly, calendar.events.readonly) is not calendar access", async () => {
@@ -228,20 +221,18 @@ Deno.test("scopes: one that merely starts like ours (calendar.readonly, calendar
       `${CALENDAR_SCOPE}.owned`,
     ]
   ) {
-    const { user } = await connected("prefix");
+    const { user } = await connectedUser("prefix");
     await sql(
       "update public.google_calendar_tokens set scopes = array['openid', :'scope'] where user_id = :'id'",
       { id: user.id, scope },
     );
     await rejectsWith(core.accessTokens.getGoogleAccessToken(user.id), "google_scope_missing");
-    const status = await (await callAsService("google-status", { query: { user_id: user.id } }))
-      .json();
-    assert.equal(status.reconnect_required, true, scope);
+    assert.equal((await googleStatus(user.id)).reconnect_required, true, scope);
   }
 });
 
 Deno.test("disconnect: after the access token died, it still ends the grant at Google", async () => {
-  const { user, email } = await connected("revoke-refresh");
+  const { user, google: email } = await connectedUser("revoke-refresh");
   await emulatorControl("tokens/invalidate", { email });
   assert.ok((await emulatorAccount(email)).refreshTokens.length > 0, "the grant is alive");
   const res = await callAsService("google-disconnect", { body: { user_id: user.id } });

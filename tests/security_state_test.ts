@@ -14,7 +14,15 @@ import {
   stateClaims,
   withParam,
 } from "./support/flows.ts";
-import { callAsService, callback, consent, createUser, stack, tokenRow } from "./support/stack.ts";
+import {
+  callAsService,
+  callback,
+  consent,
+  createUser,
+  googleEmail,
+  stack,
+  tokenRow,
+} from "./support/stack.ts";
 
 const service = { authorization: `Bearer ${stack.service_role_key}` };
 
@@ -87,7 +95,7 @@ Deno.test("google-connect: a JSON body with user_id twice is refused, in either 
 Deno.test("an upper-case user_id works end to end: connect, callback, status", async () => {
   const user = await createUser("upper");
   const upper = user.id.toUpperCase();
-  const google = `g-upper-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
+  const google = googleEmail("g-upper");
   const answer = await rawConnect({
     headers: { ...service, "content-type": "application/json" },
     body: JSON.stringify({ user_id: upper }),

@@ -10,53 +10,27 @@ import { createAccessTokenProvider } from "../supabase/functions/_shared/access_
 import assert from "node:assert/strict";
 import {
   callAsService,
-  connectFully,
+  connectedUser,
   createUser,
   emulatorControl,
-  emulatorGet,
+  expireAccessToken,
+  googleStatus,
+  refreshGrants,
   sql,
   stack,
-  type TestUser,
   tokenRow,
 } from "./support/stack.ts";
+import { emulatorAccount } from "./support/flows.ts";
 import { DENO } from "../local/stack/tools.ts";
 
 const services = createServices(loadConfig({ ...stack.function_env, HTTP_TIMEOUT_MS: "500" }));
 
-interface Stats {
-  tokenGrants: { refresh_token: { ok: number; error: number } };
-}
-
-async function refreshGrants(): Promise<number> {
-  const stats = await emulatorGet("stats") as Stats;
-  return stats.tokenGrants.refresh_token.ok + stats.tokenGrants.refresh_token.error;
-}
-
-async function connected(prefix: string): Promise<{ user: TestUser; email: string }> {
-  const user = await createUser(prefix);
-  const email = `g-${user.email}`;
-  const { result } = await connectFully(user, email);
-  assert.deepEqual(result, "connected");
-  return { user, email };
-}
-
-/** Makes the stored access token look expired, as an hour later would. */
-async function expire(userId: string): Promise<void> {
-  await sql(
-    "update public.google_calendar_tokens set token_expiry = now() - interval '1 minute' where user_id = :'id'",
-    { id: userId },
-  );
-}
-
 async function latestAccessToken(email: string): Promise<string> {
-  const tokens = await emulatorGet(`accounts/tokens?email=${encodeURIComponent(email)}`) as {
-    latestAccessToken: { token: string };
-  };
-  return tokens.latestAccessToken.token;
+  return (await emulatorAccount(email)).latestAccessToken!.token;
 }
 
 Deno.test("getGoogleAccessToken: a valid token is returned without asking Google", async () => {
-  const { user, email } = await connected("valid");
+  const { user, google: email } = await connectedUser("valid");
   const before = await refreshGrants();
   const token = await services.accessTokens.getGoogleAccessToken(user.id);
   assert.deepEqual(token.accessToken, await latestAccessToken(email));
@@ -64,9 +38,9 @@ Deno.test("getGoogleAccessToken: a valid token is returned without asking Google
 });
 
 Deno.test("getGoogleAccessToken: an expiring token is refreshed once and persisted", async () => {
-  const { user, email } = await connected("expiry");
+  const { user, google: email } = await connectedUser("expiry");
   const oldTokens = await services.tokens.get(user.id);
-  await expire(user.id);
+  await expireAccessToken(user.id);
   const before = await refreshGrants();
   const token = await services.accessTokens.getGoogleAccessToken(user.id);
   assert.deepEqual(await refreshGrants(), before + 1);
@@ -82,8 +56,8 @@ Deno.test("getGoogleAccessToken: an expiring token is refreshed once and persist
 });
 
 Deno.test("getGoogleAccessToken: 50 callers in 2 processes make exactly one refresh", async () => {
-  const { user, email } = await connected("storm");
-  await expire(user.id);
+  const { user, google: email } = await connectedUser("storm");
+  await expireAccessToken(user.id);
   const before = await refreshGrants();
   const file = Deno.env.get("STACK_FILE") ?? ".local/stack.json";
   const workers = [1, 2].map(() =>
@@ -105,8 +79,8 @@ Deno.test("getGoogleAccessToken: 50 callers in 2 processes make exactly one refr
 });
 
 Deno.test("getGoogleAccessToken: a refresher that died holding the lease blocks only until it lapses", async () => {
-  const { user } = await connected("crashed");
-  await expire(user.id);
+  const { user } = await connectedUser("crashed");
+  await expireAccessToken(user.id);
   // As if another instance took the lease and was killed before letting go.
   await sql(
     `update public.google_calendar_tokens
@@ -122,9 +96,9 @@ Deno.test("getGoogleAccessToken: a refresher that died holding the lease blocks 
 });
 
 Deno.test("getGoogleAccessToken: revoked at Google → row deleted, google_reconnect_required", async () => {
-  const { user, email } = await connected("revoked");
+  const { user, google: email } = await connectedUser("revoked");
   await emulatorControl("accounts/revoke", { email });
-  await expire(user.id);
+  await expireAccessToken(user.id);
   await assert.rejects(
     () => services.accessTokens.getGoogleAccessToken(user.id),
     (e) => isAppError(e, "google_reconnect_required"),
@@ -134,8 +108,8 @@ Deno.test("getGoogleAccessToken: revoked at Google → row deleted, google_recon
 
 for (const kind of ["500", "garbage", "hang"] as const) {
   Deno.test(`getGoogleAccessToken: token endpoint faults (${kind}) are retried, then google_unavailable with the row intact`, async () => {
-    const { user, email } = await connected(`fault-${kind}`);
-    await expire(user.id);
+    const { user, google: email } = await connectedUser(`fault-${kind}`);
+    await expireAccessToken(user.id);
     const rowBefore = await tokenRow(user.id);
     await emulatorControl("faults", { endpoint: "token", kind, count: 3 });
     await assert.rejects(
@@ -162,7 +136,7 @@ Deno.test("getGoogleAccessToken: a user who never connected gets google_not_conn
 });
 
 Deno.test("google-disconnect: revokes at Google, deletes the row, and is idempotent", async () => {
-  const { user, email } = await connected("disconnect");
+  const { user, google: email } = await connectedUser("disconnect");
   const stored = await services.tokens.get(user.id);
   const res = await callAsService("google-disconnect", { body: { user_id: user.id } });
   const body = await res.json();
@@ -170,9 +144,7 @@ Deno.test("google-disconnect: revokes at Google, deletes the row, and is idempot
   assert.deepEqual(body.was_connected, true);
   assert.deepEqual(body.revoked_at_google, true);
   assert.deepEqual(await tokenRow(user.id), null);
-  const tokens = await emulatorGet(`accounts/tokens?email=${encodeURIComponent(email)}`) as {
-    refreshTokens: { token: string }[];
-  };
+  const tokens = await emulatorAccount(email);
   assert(!tokens.refreshTokens.some((t) => t.token === stored!.refreshToken), "revoked at Google");
   await assert.rejects(
     () => services.google.refresh(stored!.refreshToken),
@@ -193,7 +165,7 @@ Deno.test("google-disconnect: GET is refused with 405", async () => {
 });
 
 Deno.test("google-status: reports the connection and never a token", async () => {
-  const { user, email } = await connected("status");
+  const { user, google: email } = await connectedUser("status");
   const stored = await services.tokens.get(user.id);
   const res = await callAsService("google-status", { query: { user_id: user.id } });
   const text = await res.text();
@@ -208,13 +180,12 @@ Deno.test("google-status: reports the connection and never a token", async () =>
   assert(!text.includes(String(row!.access_token)) && !text.includes(String(row!.refresh_token)));
 
   const other = await createUser("status-none");
-  const none = await (await callAsService("google-status", { query: { user_id: other.id } }))
-    .json();
+  const none = await googleStatus(other.id);
   assert.deepEqual([none.connected, none.reconnect_required], [false, true]);
 });
 
 Deno.test("calendar-upcoming: lists the user's events from the emulator with the stored token", async () => {
-  const { user, email } = await connected("upcoming");
+  const { user, google: email } = await connectedUser("upcoming");
   const start = new Date(Date.now() + 3600_000);
   await emulatorControl("events", {
     email,

@@ -7,11 +7,9 @@
 import assert from "node:assert/strict";
 import {
   config,
-  connectedUser,
   consentedFlow,
   decryptedRow,
   expectCallback,
-  googleEmail,
   signState,
   stateClaims,
   withParam,
@@ -19,10 +17,13 @@ import {
 import {
   callAsService,
   callback,
+  connectedUser,
   connectUrl,
   consent,
   createUser,
   emulatorControl,
+  expireAccessToken,
+  googleEmail,
   sql,
 } from "./support/stack.ts";
 import {
@@ -170,10 +171,7 @@ Deno.test("webhooks: a user deleted from auth.users, or the row deleted by hand 
 Deno.test("webhooks: invalid_grant at refresh → reconnect_required then disconnected", async () => {
   const { user, google } = await connectedUser("wh-invalid-grant");
   await emulatorControl("accounts/revoke", { email: google });
-  await sql(
-    "update public.google_calendar_tokens set token_expiry = now() - interval '1 minute' where user_id = :'id'",
-    { id: user.id },
-  );
+  await expireAccessToken(user.id);
   const res = await callAsService("calendar-upcoming", { query: { user_id: user.id } });
   await res.body?.cancel();
   const got = (await deliveredAll(user.id, 3)).filter((d) => d.answered < 300);

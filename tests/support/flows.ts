@@ -14,6 +14,7 @@ import {
   connectUrl,
   consent,
   createUser,
+  googleEmail,
   sql,
   stack,
   type TestUser,
@@ -23,11 +24,6 @@ import type { EmulatorAccount } from "./stack_client.ts";
 
 /** The configuration the deployed functions run with. */
 export const config: Config = loadConfig(stack.function_env);
-
-/** A Google account email nobody has used yet (so the emulator treats it as a first consent). */
-export function googleEmail(prefix = "g"): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-}
 
 /** What the emulator issued to one Google account. */
 export function emulatorAccount(email: string): Promise<EmulatorAccount> {
@@ -175,16 +171,6 @@ export async function expectCallback(
     assert.deepEqual(answer.result, expected.result, "result");
   }
   if (expected.reason !== undefined) assert.deepEqual(answer.reason, expected.reason, "reason");
-}
-
-/** A connected user: row stored for Google account `google`. */
-export async function connectedUser(
-  prefix = "connected",
-  google = googleEmail(),
-): Promise<{ user: TestUser; google: string }> {
-  const flow = await consentedFlow({ prefix, google });
-  await expectCallback(flow.callbackUrl, { result: "connected" });
-  return { user: flow.user, google };
 }
 
 /** google-connect with an arbitrary request; returns status, headers and parsed body. */

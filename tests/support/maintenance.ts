@@ -5,7 +5,6 @@
  * client secret) beside the stack's own.
  */
 
-import assert from "node:assert/strict";
 import { serveFunction } from "../../local/stack/functions.ts";
 import type { PassReport } from "../../supabase/functions/google-maintenance/pass.ts";
 import type { PrivateStack, TestUser } from "./private_stack.ts";
@@ -33,23 +32,6 @@ export async function runPass(s: StackClient, url?: string): Promise<PassAnswer>
   }
 }
 
-/** A Google account email nobody else uses. */
-export function googleEmail(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
-}
-
-/** A user connected (consent through the emulator) to a fresh Google account. */
-export async function connectedUser(
-  s: StackClient,
-  prefix: string,
-): Promise<{ user: TestUser; google: string }> {
-  const user = await s.createUser(prefix);
-  const google = googleEmail(prefix);
-  const answer = await s.connectFully(user, google);
-  assert.deepEqual([answer.status, answer.result], [303, "connected"], `${prefix}: connected`);
-  return { user, google };
-}
-
 /** `n` connected users, `concurrency` consents at a time. */
 export async function connectedUsers(
   s: StackClient,
@@ -61,7 +43,7 @@ export async function connectedUsers(
   for (let i = 0; i < n; i += concurrency) {
     const batch = Math.min(concurrency, n - i);
     out.push(
-      ...await Promise.all(Array.from({ length: batch }, () => connectedUser(s, prefix))),
+      ...await Promise.all(Array.from({ length: batch }, () => s.connectedUser(prefix))),
     );
   }
   return out;
@@ -116,11 +98,6 @@ export async function makeRevocationsDue(s: StackClient): Promise<void> {
 /** How many refresh tokens of `email` Google still honours. */
 export async function liveRefreshTokens(s: StackClient, email: string): Promise<number> {
   return (await s.account(email)).refreshTokens.length;
-}
-
-/** Successful refresh-token grants the emulator has answered so far. */
-export async function refreshesAtGoogle(s: StackClient): Promise<number> {
-  return (await s.stats()).tokenGrants.refresh_token.ok;
 }
 
 /** The columns a refresh changes, to compare a row before and after a pass. */

@@ -10,6 +10,7 @@ import type { StackInfo } from "../../local/stack/stack.ts";
 import { StackClient } from "./stack_client.ts";
 
 export type { TestUser } from "./stack_client.ts";
+export { googleEmail } from "./stack_client.ts";
 
 export interface TestStack extends StackInfo {
   /** ES256 private key that signs user tokens (local stack); absent on other stacks. */
@@ -57,6 +58,14 @@ export const connectUrl = client.connectUrl.bind(client);
 export const consent = client.consent.bind(client);
 export const callback = client.callback.bind(client);
 export const connectFully = client.connectFully.bind(client);
+/** A new user connected to a Google account (see StackClient.connectedUser). */
+export const connectedUser = client.connectedUser.bind(client);
+/** google-status's answer for a user, asserted to be a 200. */
+export const googleStatus = client.googleStatus.bind(client);
+/** Refresh-token grants the emulator has answered so far (all, or only the ok ones). */
+export const refreshGrants = client.refreshGrants.bind(client);
+/** Makes a user's stored access token look expired: its next use refreshes. */
+export const expireAccessToken = client.expireAccessToken.bind(client);
 export const emulatorControl = client.emulatorControl.bind(client);
 export const emulatorGet = client.emulatorGet.bind(client);
 export const tokenRow = client.tokenRow.bind(client);

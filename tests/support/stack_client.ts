@@ -5,6 +5,7 @@
  * binds one to each private stack it starts.
  */
 
+import assert from "node:assert/strict";
 import type { FaultSpec } from "../../local/google_emulator/faults.ts";
 import { importJWK, type JWK, SignJWT } from "jose";
 import { answerConsent } from "../../local/google_emulator/consent_client.ts";
@@ -46,6 +47,11 @@ export interface DecryptedRow {
   googleEmail: string | null;
   lastRefreshError: string | null;
   leaseId: string | null;
+}
+
+/** A Google account email nobody has used yet (so the emulator treats it as a first consent). */
+export function googleEmail(prefix = "g"): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}@gmail.example`;
 }
 
 export class StackClient {
@@ -174,6 +180,24 @@ export class StackClient {
     );
   }
 
+  /** A new user connected (consent at the emulator) to `google`, a fresh account by default. */
+  async connectedUser(
+    prefix = "connected",
+    google = googleEmail(prefix),
+  ): Promise<{ user: TestUser; google: string }> {
+    const user = await this.createUser(prefix);
+    const answer = await this.connectFully(user, google);
+    assert.deepEqual([answer.status, answer.result], [303, "connected"], `${prefix}: connected`);
+    return { user, google };
+  }
+
+  /** google-status's answer for `userId`, called as the bot does; asserts it is a 200. */
+  async googleStatus(userId: string): Promise<Record<string, unknown>> {
+    const { status, body } = await this.callJson("google-status", { query: { user_id: userId } });
+    assert.equal(status, 200, `google-status answered ${status} ${body.code}`);
+    return body;
+  }
+
   async emulatorControl(path: string, body: unknown = {}): Promise<unknown> {
     const res = await fetch(`${this.info.google_emulator_url}/__emulator/${path}`, {
       method: "POST",
@@ -214,6 +238,12 @@ export class StackClient {
     return await this.emulatorGet("stats") as EmulatorStats;
   }
 
+  /** Refresh-token grants the emulator has answered so far: all, or only the ok ones. */
+  async refreshGrants(which: "all" | "ok" = "all"): Promise<number> {
+    const { ok, error } = (await this.stats()).tokenGrants.refresh_token;
+    return which === "ok" ? ok : ok + error;
+  }
+
   async account(email: string): Promise<EmulatorAccount> {
     return await this.emulatorGet(
       `accounts/tokens?email=${encodeURIComponent(email)}`,
@@ -233,6 +263,15 @@ export class StackClient {
 
   async tokenRow(userId: string): Promise<Record<string, unknown> | null> {
     return (await this.tokenRows([userId])).get(userId) ?? null;
+  }
+
+  /** Makes `userId`'s access token look expired, as an hour later would: its next use refreshes. */
+  async expireAccessToken(userId: string): Promise<void> {
+    await this.sql(
+      `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute'
+        where user_id = :'id'`,
+      { id: userId },
+    );
   }
 
   /** A stored row with its tokens decrypted as the functions would (throws if they don't). */
@@ -301,6 +340,33 @@ export class StackClient {
       all += await Deno.readTextFile(log_file).catch(() => "");
     }
     return all;
+  }
+
+  /** How far each function's log (of `names`, else all) has got: where "since now" starts. */
+  async logMarks(names?: string[]): Promise<Map<string, number>> {
+    const marks = new Map<string, number>();
+    for (const [name, { log_file }] of Object.entries(this.info.functions)) {
+      if (names && !names.includes(name)) continue;
+      marks.set(log_file, (await Deno.readTextFile(log_file).catch(() => "")).length);
+    }
+    return marks;
+  }
+
+  /**
+   * What the marked functions printed since `marks`, once it matches `pattern`: the stack copies
+   * each process's output into its file on its own schedule. Throws after 5 s.
+   */
+  async logsMatching(marks: Map<string, number>, pattern: RegExp): Promise<string> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      let text = "";
+      for (const [file, from] of marks) {
+        text += (await Deno.readTextFile(file).catch(() => "")).slice(from);
+      }
+      if (pattern.test(text)) return text;
+      if (Date.now() > deadline) throw new Error(`no log line matching ${pattern}:\n${text}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** The stack's own secrets, which no function may ever print. */
