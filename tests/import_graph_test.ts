@@ -10,8 +10,14 @@ import { DENO } from "../local/stack/tools.ts";
 
 interface ModuleInfo {
   specifier: string;
-  dependencies?: { code?: { specifier?: string } }[];
+  dependencies?: { specifier: string; code?: { specifier?: string }; isDynamic?: boolean }[];
 }
+
+const local = (s: string) => s.startsWith("file://");
+const short = (s: string) => s.replace(/^.*\/supabase\/functions\//, "");
+
+/** Each function's imports of npm packages, as written, and whether each is dynamic. */
+const packageImports = new Map<string, { from: string; name: string; dynamic: boolean }[]>();
 
 async function graph(entry: string): Promise<Map<string, string[]>> {
   const out = await new Deno.Command(DENO, {
@@ -22,7 +28,14 @@ async function graph(entry: string): Promise<Map<string, string[]>> {
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
   const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: ModuleInfo[] };
   const edges = new Map<string, string[]>();
+  const packages: { from: string; name: string; dynamic: boolean }[] = [];
+  packageImports.set(entry, packages);
   for (const m of info.modules) {
+    for (const d of m.dependencies ?? []) {
+      if (local(m.specifier) && !/^[./]/.test(d.specifier) && d.code?.specifier) {
+        packages.push({ from: short(m.specifier), name: d.specifier, dynamic: !!d.isDynamic });
+      }
+    }
     edges.set(
       m.specifier,
       (m.dependencies ?? []).map((d) => d.code?.specifier).filter((s): s is string => !!s),
@@ -30,9 +43,6 @@ async function graph(entry: string): Promise<Map<string, string[]>> {
   }
   return edges;
 }
-
-const local = (s: string) => s.startsWith("file://");
-const short = (s: string) => s.replace(/^.*\/supabase\/functions\//, "");
 
 /** A circle among local modules, as a list of modules, or null. */
 function findCycle(edges: Map<string, string[]>): string[] | null {
@@ -86,6 +96,20 @@ Deno.test("import graph: google-status holds no OAuth client, only what reading 
   assert.ok(!modules.some((m) => m.includes("oauth4webapi")), "no oauth4webapi");
   assert.ok(!modules.some((m) => m.endsWith("/google_oauth.ts")), "no google_oauth.ts");
   assert.ok(!modules.some((m) => m.endsWith("/access_token.ts")), "no access_token.ts");
+});
+
+Deno.test("import graph: standardwebhooks loads on the first delivery, not at boot", () => {
+  // A string-literal import() is in the graph (so the deploy bundles it) but costs the boot
+  // nothing: the signing runs after the person's answer, and never with webhooks off.
+  let seen = 0;
+  for (const name of functions) {
+    for (const p of packageImports.get(`supabase/functions/${name}/index.ts`)!) {
+      if (p.name !== "standardwebhooks") continue;
+      seen++;
+      assert.equal(p.dynamic, true, `${name}: ${p.from} imports standardwebhooks statically`);
+    }
+  }
+  assert.ok(seen >= 3, `standardwebhooks is in ${seen} graphs (the deliverers)`);
 });
 
 Deno.test("import graph: a function's own folder is imported by nothing else", () => {

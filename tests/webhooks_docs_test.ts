@@ -150,14 +150,18 @@ for (const kind of ["python", "typescript"] as const) {
         user_id: user,
         google_email: "ana@gmail.com",
       });
-      const good = signWebhook(webhooks.secret, { id: `msg_${user}`, body: text });
+      const good = await signWebhook(webhooks.secret, { id: `msg_${user}`, body: text });
       const otherSecret = "whsec_" + btoa("a different secret, 32 bytes....");
       assert.equal(
-        await post(receiver.url, text, signWebhook(otherSecret, { id: `msg_${user}`, body: text })),
+        await post(
+          receiver.url,
+          text,
+          await signWebhook(otherSecret, { id: `msg_${user}`, body: text }),
+        ),
         400,
       );
       assert.equal(await post(receiver.url, text.replace("ana@", "eve@"), good), 400);
-      const old = signWebhook(webhooks.secret, {
+      const old = await signWebhook(webhooks.secret, {
         id: `msg_${user}`,
         body: text,
         at: new Date(Date.now() - 10 * 60_000),
@@ -186,12 +190,20 @@ for (const kind of ["python", "typescript"] as const) {
       });
       const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
       assert.equal(
-        await post(receiver.url, connected, signWebhook(webhooks.secret, { id, body: connected })),
+        await post(
+          receiver.url,
+          connected,
+          await signWebhook(webhooks.secret, { id, body: connected }),
+        ),
         204,
       );
       // A retry of the same event: new timestamp and signature, same id.
       assert.equal(
-        await post(receiver.url, connected, signWebhook(webhooks.secret, { id, body: connected })),
+        await post(
+          receiver.url,
+          connected,
+          await signWebhook(webhooks.secret, { id, body: connected }),
+        ),
         204,
       );
       const required = body("google_calendar.reconnect_required", {
@@ -204,7 +216,7 @@ for (const kind of ["python", "typescript"] as const) {
         await post(
           receiver.url,
           required,
-          signWebhook(webhooks.secret, { id: requiredId, body: required }),
+          await signWebhook(webhooks.secret, { id: requiredId, body: required }),
         ),
         204,
       );

@@ -9,7 +9,7 @@
 import { encryptToken } from "../../../supabase/functions/_shared/token_crypto.ts";
 import { loadConfig } from "../../../supabase/functions/_shared/config.ts";
 import { queryRows } from "../../stack/postgres.ts";
-import { pool } from "../../pool.ts";
+import { pool } from "../../../supabase/functions/_shared/async.ts";
 import { median, round } from "../../stats.ts";
 import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";
 import { directCode, preparedCallback, SCOPES, tokenForm } from "../flows.ts";

@@ -19,7 +19,7 @@ import { functionCommand } from "../../stack/functions.ts";
 import type { ReceivedDelivery } from "../../stack/webhook_receiver.ts";
 import { startWebhookReceiver } from "../../stack/webhook_receiver.ts";
 import { DENO } from "../../stack/tools.ts";
-import { pool } from "../../pool.ts";
+import { pool } from "../../../supabase/functions/_shared/async.ts";
 import { median, round, summarize } from "../../stats.ts";
 import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";
 import { preparedCallback } from "../flows.ts";

@@ -8,6 +8,7 @@
  *   within a process by sharing the promise, across processes by the lease in the database.
  */
 
+import { delay } from "./async.ts";
 import { runInBackground } from "./background.ts";
 import { AppError, describeForLog, isAppError } from "./errors.ts";
 import type { GoogleOAuth, GoogleTokenSet } from "./google_oauth.ts";
@@ -312,8 +313,4 @@ export function createAccessTokenProvider(
       return singleFlight(`renew:${userId}`, () => renew(userId, options));
     },
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

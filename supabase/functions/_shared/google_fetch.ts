@@ -16,6 +16,7 @@
  * The token goes in the Authorization header, only to Google's API hosts, and is never logged.
  */
 
+import { delay } from "./async.ts";
 import { AppError } from "./errors.ts";
 import { API_DISABLED_REASONS, RATE_LIMIT_REASONS, SCOPE_REASONS } from "./google_facts.ts";
 import type { AccessTokenProvider } from "./access_token.ts";
@@ -194,8 +195,4 @@ async function throwIfTypedRefusal(response: Response, defaultRetryAfter: number
 
 function jittered(ms: number): number {
   return ms / 2 + Math.random() * ms / 2;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -12,7 +12,6 @@
  * (`timeout`, `connection_failed`, `http_500`), never the receiver's answer.
  */
 
-import { Webhook } from "standardwebhooks";
 import { runInBackground } from "./background.ts";
 import type { WebhookSettings } from "./config.ts";
 import type { Json } from "./database.types.ts";
@@ -99,14 +98,22 @@ export interface AttemptOutcome {
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_AGE = "24 hours";
 
+/** `standardwebhooks`, loaded on the first signature (see `signWebhook`). */
+let standardWebhooks: Promise<typeof import("standardwebhooks")> | undefined;
+
 /**
  * The Standard Webhooks headers for `body`: `webhook-id` (the same on every attempt), the
  * attempt's `webhook-timestamp` (seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256>`).
+ * `standardwebhooks` is imported here, on the first delivery, not when the function boots: every
+ * delivery runs after the person's answer, and with webhooks off it is never loaded at all. (A
+ * string-literal import is bundled on deploy like a static one.)
  */
-export function signWebhook(
+export async function signWebhook(
   secret: string,
   message: { id: string; body: string; at?: Date },
-): Record<string, string> {
+): Promise<Record<string, string>> {
+  standardWebhooks ??= import("standardwebhooks");
+  const { Webhook } = await standardWebhooks;
   const at = message.at ?? new Date();
   return {
     "webhook-id": message.id,
@@ -123,6 +130,7 @@ export async function attemptDelivery(
 ): Promise<AttemptOutcome> {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const signature = await signWebhook(settings.secret, message);
   let res: Response;
   try {
     res = await doFetch(settings.url, {
@@ -130,7 +138,7 @@ export async function attemptDelivery(
       headers: {
         "content-type": "application/json",
         "user-agent": "google-calendar-connect-webhooks",
-        ...signWebhook(settings.secret, message),
+        ...signature,
       },
       body: message.body,
       // A redirect is not a delivery: following it would send the event somewhere unconfigured.

@@ -6,16 +6,16 @@ import { attemptDelivery, deliverDue, signWebhook } from "./webhook_delivery.ts"
 const SECRET = "whsec_" + btoa("0123456789abcdef0123456789abcdef");
 const SETTINGS = { url: "https://bot.example/webhooks", secret: SECRET };
 
-Deno.test("signWebhook() headers verify with standardwebhooks unchanged", () => {
+Deno.test("signWebhook() headers verify with standardwebhooks unchanged", async () => {
   const body = JSON.stringify({ type: "google_calendar.connected", data: { user_id: "u" } });
-  const headers = signWebhook(SECRET, { id: "msg_1", body });
+  const headers = await signWebhook(SECRET, { id: "msg_1", body });
   assert.match(headers["webhook-signature"]!, /^v1,[A-Za-z0-9+/]+=*$/);
   assert.deepEqual(new Webhook(SECRET).verify(body, headers), JSON.parse(body));
   assert.throws(() => new Webhook(SECRET).verify(body + " ", headers));
   assert.throws(() =>
     new Webhook("whsec_" + btoa("another secret of 32 bytes......")).verify(body, headers)
   );
-  const old = signWebhook(SECRET, { id: "msg_1", body, at: new Date(Date.now() - 600_000) });
+  const old = await signWebhook(SECRET, { id: "msg_1", body, at: new Date(Date.now() - 600_000) });
   assert.throws(() => new Webhook(SECRET).verify(body, old));
 });
 

@@ -12,6 +12,7 @@
  */
 
 import { createAccessTokenProvider } from "../_shared/access_token.ts";
+import { pool } from "../_shared/async.ts";
 import type { Config } from "../_shared/config.ts";
 import process from "node:process";
 import { describeForLog, isAppError } from "../_shared/errors.ts";
@@ -657,21 +658,6 @@ interface RevocationRewrapRow {
   user_id: string;
   key_id: string;
   refresh_token: string;
-}
-
-/** Runs `work` over `items`, `limit` at a time. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
 }
 
 /** User + system CPU time of this process in ms, where the runtime tells it. */

@@ -1,4 +1,12 @@
-/** Bounded concurrency for the benchmarks and the tests that prepare many flows at once. */
+/**
+ * Small async helpers, one definition each (after Deno std's `async` module): the functions use
+ * them, and the local tooling imports them from here rather than keeping copies.
+ */
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /**
  * Runs `task` over `items` with at most `concurrency` running at a time; the results are in the

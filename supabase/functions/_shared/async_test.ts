@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pool } from "./pool.ts";
+import { delay, pool } from "./async.ts";
 
 Deno.test("pool() keeps the order of its items and passes each index", async () => {
   const out = await pool([30, 10, 20], 2, async (ms, i) => {
@@ -42,4 +42,13 @@ Deno.test("pool() rejects with the first failure", async () => {
 
 Deno.test("pool() refuses a concurrency below 1", async () => {
   await assert.rejects(pool([1], 0, (n) => Promise.resolve(n)), RangeError);
+});
+
+Deno.test("delay() resolves after its timer, not before", async () => {
+  let done = false;
+  const waiting = delay(20).then(() => done = true);
+  await Promise.resolve();
+  assert.equal(done, false);
+  await waiting;
+  assert.equal(done, true);
 });
