@@ -14,11 +14,16 @@
 import { createAccessTokenProvider } from "../_shared/access_token.ts";
 import { pool } from "../_shared/async.ts";
 import type { Config } from "../_shared/config.ts";
+import type { Database } from "../_shared/database.types.ts";
 import process from "node:process";
 import { describeForLog, isAppError } from "../_shared/errors.ts";
 import type { GoogleOAuth } from "../_shared/google_oauth.ts";
 import type { RefreshLease } from "../_shared/refresh_lease.ts";
-import { type AdminClient, databaseError } from "../_shared/supabase_admin.ts";
+import {
+  type AdminClient,
+  databaseError,
+  nullable,
+} from "../_shared/supabase_admin.ts";
 import {
   decryptToken,
   encryptToken,
@@ -27,6 +32,11 @@ import {
 } from "../_shared/token_crypto.ts";
 import type { TokenStore } from "../_shared/token_store.ts";
 import type { DeliveryReport } from "../_shared/webhook_delivery.ts";
+
+type Rpcs = Database["public"]["Functions"];
+type RpcName = keyof Rpcs & string;
+type RpcArgs<N extends RpcName> = Rpcs[N]["Args"];
+type RpcReturns<N extends RpcName> = Rpcs[N]["Returns"];
 
 /** What a pass needs, explicitly (index.ts wires them from the environment). */
 export interface MaintenanceDeps {
@@ -217,16 +227,30 @@ export async function runMaintenancePass(
     { timeoutMs: deps.timeoutMs, attempts: 1 },
   );
 
-  /** An RPC, timed and counted; database errors become AppError database_unavailable. */
-  function rpc<T>(
-    name: string,
-    args: Record<string, unknown>,
-  ): Promise<T> {
+  /**
+   * An RPC, timed and counted; database errors become AppError database_unavailable. Its name,
+   * arguments and result are the generated schema's, so a renamed RPC or argument fails
+   * `deno check`.
+   */
+  function rpc<N extends RpcName>(
+    name: N,
+    args: RpcArgs<N>,
+  ): Promise<RpcReturns<N>> {
     return timedDb(async () => {
-      // deno-lint-ignore no-explicit-any
-      const { data, error } = await (deps.db.rpc as any)(name, args);
+      // supabase-js cannot resolve its overloads for a generic name; the signature above is
+      // what checks the call.
+      const call = deps.db.rpc as unknown as (
+        name: N,
+        args: RpcArgs<N>,
+      ) => Promise<
+        {
+          data: RpcReturns<N>;
+          error: { code?: string; message?: string } | null;
+        }
+      >;
+      const { data, error } = await call.call(deps.db, name, args);
       if (error) throw databaseError(error);
-      return data as T;
+      return data;
     });
   }
 
@@ -257,7 +281,7 @@ export async function runMaintenancePass(
 
   // 1. Lapsed time-limited grants: gone without asking Google (it would say invalid_grant).
   await task("expired", async () => {
-    const rows = await rpc<{ user_id: string; grant_id: string }[]>(
+    const rows = await rpc(
       "google_maintenance_expired_grants",
       { p_limit: batchLimit },
     );
@@ -281,7 +305,7 @@ export async function runMaintenancePass(
     const before = new Date(
       startedAt + deps.maintenance.expiringNoticeHours * 3600_000,
     );
-    const rows = await rpc<unknown[]>("google_maintenance_mark_expiring", {
+    const rows = await rpc("google_maintenance_mark_expiring", {
       p_before: before.toISOString(),
       p_limit: batchLimit,
       p_webhooks: deps.webhooks,
@@ -307,7 +331,7 @@ export async function runMaintenancePass(
         stopEarly("revocations: deadline");
         break;
       }
-      const claimed = await rpc<RevocationRow[]>(
+      const claimed = await rpc(
         "google_calendar_revocation_claim",
         {
           p_limit: room,
@@ -363,7 +387,7 @@ export async function runMaintenancePass(
       p_id: entry.id,
       p_lease_id: entry.lease_id,
       p_outcome: outcome,
-      p_error: error,
+      p_error: nullable(error),
     });
   }
 
@@ -383,7 +407,7 @@ export async function runMaintenancePass(
         break;
       }
       const leaseId = crypto.randomUUID();
-      const claimed = await rpc<{ user_id: string; grant_id: string }[]>(
+      const claimed = await rpc(
         "google_maintenance_claim_keepalive",
         {
           p_used_before: usedBefore.toISOString(),
@@ -470,7 +494,7 @@ export async function runMaintenancePass(
   await task("rewrap", async () => {
     let done = 0;
     while (done < rewrapLimit && timeLeft()) {
-      const rows = await rpc<RewrapRow[]>("google_maintenance_rewrap_batch", {
+      const rows = await rpc("google_maintenance_rewrap_batch", {
         p_current_key_id: currentKid,
         p_limit: Math.min(200, rewrapLimit - done),
       });
@@ -484,7 +508,7 @@ export async function runMaintenancePass(
       }
     }
     while (done < rewrapLimit && timeLeft()) {
-      const rows = await rpc<RevocationRewrapRow[]>(
+      const rows = await rpc(
         "google_calendar_revocation_rewrap_batch",
         {
           p_current_key_id: currentKid,
@@ -528,7 +552,7 @@ export async function runMaintenancePass(
     ]);
     // Compare-and-set on the grant, the old key and the old access token: a refresh or a new
     // consent in between wins, and wrote under the current key anyway.
-    const stored = await rpc<boolean>("google_maintenance_rewrap_token", {
+    const stored = await rpc("google_maintenance_rewrap_token", {
       p_user_id: userId,
       p_grant_id: row.grant_id,
       p_old_key_id: row.key_id,
@@ -550,7 +574,7 @@ export async function runMaintenancePass(
       tasks.rewrap.undecryptable++;
       return;
     }
-    const stored = await rpc<boolean>("google_calendar_revocation_rewrap", {
+    const stored = await rpc("google_calendar_revocation_rewrap", {
       p_id: row.id,
       p_old_key_id: row.key_id,
       p_refresh_token: await encryptToken(keyring, refresh, binding),
@@ -562,13 +586,13 @@ export async function runMaintenancePass(
   // 6. Housekeeping: expired pending flows, delivered (and long-dead) webhook events, and
   // delivery of due events when webhooks are on.
   await task("housekeeping", async () => {
-    tasks.housekeeping.flows_purged = await rpc<number>(
+    tasks.housekeeping.flows_purged = await rpc(
       "google_maintenance_purge_flows",
       {
         p_limit: batchLimit,
       },
     );
-    tasks.housekeeping.webhooks_purged = await rpc<number>(
+    tasks.housekeeping.webhooks_purged = await rpc(
       "google_calendar_webhook_purge",
       {
         p_retention: `${deps.maintenance.webhookRetentionDays} days`,
@@ -587,14 +611,9 @@ export async function runMaintenancePass(
     // With the current key named, the old keys are counted exactly through the key_id index
     // (only rows still to re-wrap) and the current key's count is estimated from the table
     // statistics: the same cost at 1M rows as at 10k (see docs/maintenance.md).
-    const rows = await rpc<
-      {
-        key_id: string;
-        tokens: number;
-        revocations: number;
-        estimated: boolean;
-      }[]
-    >("google_maintenance_key_counts", { p_current_key_id: currentKid });
+    const rows = await rpc("google_maintenance_key_counts", {
+      p_current_key_id: currentKid,
+    });
     report.keys.rows = rows.map((r) => ({
       key_id: r.key_id,
       tokens: Number(r.tokens),
@@ -606,10 +625,11 @@ export async function runMaintenancePass(
       .reduce((sum, r) => sum + r.tokens + r.revocations, 0);
   });
   await task("due", async () => {
-    report.due = await rpc<Record<string, unknown>>(
-      "google_maintenance_due",
-      {},
-    );
+    // A jsonb object of counts (see the migration); the schema types it as any Json.
+    report.due = await rpc("google_maintenance_due", {}) as Record<
+      string,
+      unknown
+    >;
   });
 
   if (report.client_misconfigured > 0) {
@@ -621,7 +641,9 @@ export async function runMaintenancePass(
   report.database.ms = Math.round(report.database.ms);
   report.duration_ms = Date.now() - startedAt;
   const cpuEnd = cpuMs();
-  report.cpu_ms = cpuStart === null || cpuEnd === null ? null : Math.round(cpuEnd - cpuStart);
+  report.cpu_ms = cpuStart === null || cpuEnd === null
+    ? null
+    : Math.round(cpuEnd - cpuStart);
   return report;
 
   /** Database work, timed and counted in the report (rpc() and the _shared modules' calls). */
