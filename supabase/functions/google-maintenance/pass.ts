@@ -19,11 +19,7 @@ import process from "node:process";
 import { describeForLog, isAppError } from "../_shared/errors.ts";
 import type { GoogleOAuth } from "../_shared/google_oauth.ts";
 import type { RefreshLease } from "../_shared/refresh_lease.ts";
-import {
-  type AdminClient,
-  databaseError,
-  nullable,
-} from "../_shared/supabase_admin.ts";
+import { type AdminClient, databaseError, nullable } from "../_shared/supabase_admin.ts";
 import {
   decryptToken,
   encryptToken,
@@ -641,9 +637,7 @@ export async function runMaintenancePass(
   report.database.ms = Math.round(report.database.ms);
   report.duration_ms = Date.now() - startedAt;
   const cpuEnd = cpuMs();
-  report.cpu_ms = cpuStart === null || cpuEnd === null
-    ? null
-    : Math.round(cpuEnd - cpuStart);
+  report.cpu_ms = cpuStart === null || cpuEnd === null ? null : Math.round(cpuEnd - cpuStart);
   return report;
 
   /** Database work, timed and counted in the report (rpc() and the _shared modules' calls). */
