@@ -1,6 +1,6 @@
 /**
  * One of the refresh storm's processes: builds the functions' services, warms its connections on
- * a user whose token is valid, prints `ready`, then for every `go` line on stdin fires `n`
+ * a user whose token is valid (reads, and a few refreshes), prints `ready`, then for every `go` line on stdin fires `n`
  * concurrent getGoogleAccessToken(userId) calls and prints one JSON line with each call's wait in
  * milliseconds (from the `go`) and the errors. `exit` (or end of input) ends it.
  * Usage: storm_worker.ts <stack.json> <warm_user_id> <user_id> <n>
@@ -15,6 +15,8 @@ const info = JSON.parse(await Deno.readTextFile(stackFile!));
 const services = createServices(loadConfig(info.function_env));
 const { accessTokens } = services;
 for (let i = 0; i < 20; i++) await accessTokens.getGoogleAccessToken(warmUserId!);
+// And its connection to Google and the save path, as the bare refresh it is set against is warm.
+for (let i = 0; i < 3; i++) await accessTokens.renew(warmUserId!);
 console.log("ready");
 
 for await (
