@@ -35,7 +35,7 @@ export const title = "google-maintenance: finding due rows at each size, keep-al
 const FIND_QUERIES: Record<string, (currentKid: string) => string> = {
   keepalive_claim: () =>
     `select count(*) from public.google_maintenance_claim_keepalive(
-       now() - interval '30 days', 10, gen_random_uuid(), 30)`,
+       now() - interval '30 days', 10, gen_random_uuid(), 30, '{}')`,
   expiring: () =>
     `select count(*) from public.google_maintenance_mark_expiring(
        now() + interval '48 hours', 1000, false)`,

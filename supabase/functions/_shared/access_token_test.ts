@@ -47,6 +47,7 @@ function fakes(row: Partial<CalendarTokens> | null, refresh: () => Promise<Googl
       stored = null;
       return Promise.resolve(true);
     },
+    linkedGoogleAccounts: () => Promise.reject(new Error("not used")),
   };
   const leaseOps: RefreshLease = {
     acquire(_userId, leaseId) {

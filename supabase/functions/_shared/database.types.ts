@@ -248,6 +248,10 @@ export type Database = {
         Returns: string;
       };
       "google_calendar_jwe_kid": { Args: { "p_jwe": string }; Returns: string };
+      "google_calendar_linked_accounts": {
+        Args: { "p_except_user_id": string; "p_google_subs": (string)[] };
+        Returns: string[];
+      };
       "google_calendar_record_connect_failure": {
         Args: {
           "p_reason": string;
@@ -355,6 +359,7 @@ export type Database = {
       "google_calendar_webhooks_enabled": { Args: Record<PropertyKey, never>; Returns: boolean };
       "google_maintenance_claim_keepalive": {
         Args: {
+          "p_exclude": (string)[];
           "p_lease_id": string;
           "p_lease_seconds": number;
           "p_limit": number;

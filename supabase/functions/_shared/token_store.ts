@@ -79,6 +79,15 @@ export interface TokenStore {
   save(input: SaveGrantInput): Promise<SaveGrantResult>;
   /** True when a row was deleted. */
   delete(userId: string, options: DeleteGrantOptions): Promise<boolean>;
+  /**
+   * Which of `googleSubs` a stored grant holds now (other than `exceptUserId`'s). Revoking any
+   * token at Google ends that account's whole grant to us, every stored refresh token of it
+   * included: ask this before revoking.
+   */
+  linkedGoogleAccounts(
+    googleSubs: readonly string[],
+    options?: { exceptUserId?: string },
+  ): Promise<Set<string>>;
 }
 
 /** The columns a grant is read from. */
@@ -165,6 +174,16 @@ export function createTokenStore(
       });
       if (error) throw databaseError(error);
       return data === true;
+    },
+
+    async linkedGoogleAccounts(googleSubs, linked = {}) {
+      if (googleSubs.length === 0) return new Set();
+      const { data, error } = await db.rpc("google_calendar_linked_accounts", {
+        p_google_subs: [...googleSubs],
+        p_except_user_id: nullable(linked.exceptUserId),
+      });
+      if (error) throw databaseError(error);
+      return new Set(data ?? []);
     },
   };
   return store;

@@ -109,6 +109,11 @@ export async function completeConsent(
         throw new AppError("invalid_request", `${name} was given more than once.`);
       }
     }
+    // Google answers with a code or an error. Anything else (a state copied out of a consent
+    // link, say) is refused before the flow is used up, so the person's real answer still works.
+    if (!url.searchParams.has("code") && !url.searchParams.has("error")) {
+      throw new AppError("invalid_request", "This is not an answer from Google.");
+    }
     const state = states[0]!;
     const { config } = deps;
     const stateKey = await (deps.stateKey ?? importStateKey(config.state));
@@ -143,8 +148,12 @@ export async function completeConsent(
       flow.expectedGoogleEmail !== null && !isExpectedAccount(account, flow.expectedGoogleEmail)
     ) {
       // A forwarded link, or the wrong account picked: store nothing. Google's grant to us is
-      // given back at once (best effort) rather than left unused at Google.
-      await deps.google.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => false);
+      // given back at once (best effort) rather than left unused at Google, unless some user
+      // (this one included) holds that account: any revocation would end their grant too.
+      const linked = await deps.tokens.linkedGoogleAccounts([account.sub]).catch(() => null);
+      if (linked?.size === 0) {
+        await deps.google.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => false);
+      }
       throw new AppError(
         "google_account_mismatch",
         "This link was made for another Google account.",

@@ -1,6 +1,11 @@
 /**
  * google-disconnect: revokes the user's grant at Google, then deletes the stored row whatever
- * Google answered. Idempotent: a user who is not connected gets a 200 saying so.
+ * Google answered, and cancels the user's unused consent links. Idempotent: a user who is not
+ * connected gets a 200 saying so.
+ *
+ * Revoking any token ends the whole grant of that Google account to us. So when another user
+ * (of this app) is linked to the same Google account, nothing is revoked now: the refresh token
+ * goes to the revocation queue, whose runner revokes it once no user holds that account.
  */
 
 import type { CallerVerifier } from "../_shared/caller_auth.ts";
@@ -31,28 +36,44 @@ export function createDisconnectHandler(
         params: [],
       });
       const stored = await deps.tokens.get(userId);
+      const shared = stored?.googleSub
+        ? (await deps.tokens.linkedGoogleAccounts([stored.googleSub], { exceptUserId: userId }))
+          .size > 0
+        : false;
       let revoked = false;
-      if (stored) {
+      if (stored && !shared) {
         // Revoking the refresh token ends the whole grant at Google, access tokens included.
         revoked = await deps.google.revoke(stored.refreshToken).catch((error) => {
           console.warn(`google-disconnect: revocation failed: ${describeForLog(error)}`);
           return false;
         });
       }
-      // Deleted even when the row did not decrypt (get returned null) or Google failed; then
-      // the database keeps the encrypted refresh token in its revocation queue, and the
-      // maintenance pass finishes the revocation.
-      const deleted = await deps.tokens.delete(userId, {
+      // Deleted even when the row did not decrypt (get returned null), Google failed or the
+      // account is shared; then the database keeps the encrypted refresh token in its
+      // revocation queue, and the maintenance pass finishes the revocation when it may.
+      // Only the grant read above: a consent stored meanwhile was not the one revoked.
+      let deleted = await deps.tokens.delete(userId, {
+        ...(stored ? { grantId: stored.grantId } : {}),
         cause: "disconnect",
         revokedAtGoogle: revoked,
         needsRevocation: !revoked,
       });
+      if (stored && !deleted) {
+        // A newer consent replaced it meanwhile: it goes too, and its revocation is queued.
+        deleted = await deps.tokens.delete(userId, {
+          cause: "disconnect",
+          revokedAtGoogle: false,
+          needsRevocation: true,
+        });
+      }
       // The trigger wrote `disconnected` with the delete; the bot hears of it in the background.
       if (deleted && deps.webhooks) deliverSoon(deps.webhooks, userId);
       return jsonResponse(200, {
         user_id: userId,
         was_connected: deleted,
         revoked_at_google: revoked,
+        // Another user of this app holds the same Google account: revoking would end theirs.
+        google_account_shared: shared,
         connected: false,
       });
     } catch (error) {

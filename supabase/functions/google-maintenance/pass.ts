@@ -100,6 +100,8 @@ export interface PassReport {
       claimed: number;
       revoked: number;
       already_invalid: number;
+      /** Its Google account is linked to a user again (or still): dropped, not revoked. */
+      still_linked: number;
       retried: number;
       undecryptable: number;
     };
@@ -179,6 +181,7 @@ export async function runMaintenancePass(
         claimed: 0,
         revoked: 0,
         already_invalid: 0,
+        still_linked: 0,
         retried: 0,
         undecryptable: 0,
       },
@@ -216,8 +219,8 @@ export async function runMaintenancePass(
   };
   // One attempt per keep-alive: a transient failure leaves the row for the next pass, and the
   // lease it holds is sized for one call (3 × the timeout), not for a retry ladder.
-  /** Keep-alive rows that failed transiently in this pass: left for the next pass. */
-  const failedThisPass = new Set<string>();
+  /** Users keep-alive claimed in this pass, whatever came of it: not claimed again. */
+  const triedThisPass = new Set<string>();
   const accessTokens = createAccessTokenProvider(
     { tokens: deps.tokens, lease: deps.lease, google },
     { timeoutMs: deps.timeoutMs, attempts: 1 },
@@ -338,13 +341,29 @@ export async function runMaintenancePass(
       tasks.revocations.claimed += claimed.length;
       reserved += claimed.length;
       const callsBefore = report.google_calls.used;
-      await Promise.all(claimed.map((entry) => revokeOne(entry)));
+      // Revoking ends the account's whole grant: not while a user holds that account (another
+      // user, or this one reconnected). That user's own deletion queues their token later.
+      const linked = await timedDb(() =>
+        deps.tokens.linkedGoogleAccounts(
+          claimed.flatMap((entry) => entry.google_sub ? [entry.google_sub] : []),
+        )
+      );
+      await Promise.all(
+        claimed.map((entry) =>
+          entry.google_sub && linked.has(entry.google_sub) ? dropLinked(entry) : revokeOne(entry)
+        ),
+      );
       // Entries that made no call (undecryptable) give their share back.
       spent += report.google_calls.used - callsBefore;
       reserved = report.google_calls.used;
       if (claimed.length < room) break;
     }
   });
+
+  async function dropLinked(entry: RevocationRow): Promise<void> {
+    tasks.revocations.still_linked++;
+    await settle(entry, "done", null);
+  }
 
   async function revokeOne(entry: RevocationRow): Promise<void> {
     let refreshToken: string;
@@ -410,23 +429,20 @@ export async function runMaintenancePass(
           p_limit: room,
           p_lease_id: leaseId,
           p_lease_seconds: accessTokens.leaseSeconds,
+          // Tried already in this pass: a row no refresh can help stays oldest, and would
+          // otherwise be claimed first again and again.
+          p_exclude: [...triedThisPass],
         },
       );
       if (claimed.length === 0) break;
-      const fresh = claimed.filter((row) => !failedThisPass.has(row.user_id));
-      tasks.keepalive.claimed += fresh.length;
-      reserved += fresh.length;
+      for (const row of claimed) triedThisPass.add(row.user_id);
+      tasks.keepalive.claimed += claimed.length;
+      reserved += claimed.length;
       await Promise.all(claimed.map((row) => keepAlive(row.user_id, leaseId)));
-      // Rows that made no Google call (skipped, or failed earlier in this pass) give their
-      // share of the budget back.
+      // Rows that made no Google call (skipped) give their share of the budget back.
       reserved = report.google_calls.used;
       if (tasks.keepalive.stopped) {
         stopEarly(`keepalive: ${tasks.keepalive.stopped}`);
-        break;
-      }
-      if (fresh.length === 0) {
-        // Only rows that already failed in this pass are left at the front: next pass.
-        stopEarly("keepalive: only rows that failed in this pass are due");
         break;
       }
       if (claimed.length < room) break;
@@ -434,12 +450,6 @@ export async function runMaintenancePass(
   });
 
   async function keepAlive(userId: string, leaseId: string): Promise<void> {
-    if (failedThisPass.has(userId)) {
-      // A transient failure earlier in this pass: its row is left for the next pass (the
-      // claim, oldest first, finds it again). Let go untouched, and at once.
-      await timedDb(() => deps.lease.release(userId, leaseId)).catch(() => {});
-      return;
-    }
     if (tasks.keepalive.stopped) {
       // Misconfigured client or Google asking us to back off: every call would fail the same
       // way. Let go untouched.
@@ -462,13 +472,12 @@ export async function runMaintenancePass(
       } else if (isAppError(error, "google_rate_limited")) {
         tasks.keepalive.stopped = "google_rate_limited";
         tasks.keepalive.transient++;
-        failedThisPass.add(userId);
       } else if (
         isAppError(error, "google_unavailable") ||
         isAppError(error, "database_unavailable")
       ) {
+        // Left for the next pass (the claim, oldest first, finds it again).
         tasks.keepalive.transient++;
-        failedThisPass.add(userId);
         // Google failing for most of what we ask: stop for this pass rather than spend the
         // budget on it.
         if (
@@ -481,7 +490,6 @@ export async function runMaintenancePass(
         // Not connected any more, no calendar scope, a row that does not decrypt: nothing a
         // refresh can do. renew() has let its lease go; it is not claimed again this pass.
         tasks.keepalive.skipped++;
-        failedThisPass.add(userId);
       }
     }
   }

@@ -39,7 +39,7 @@ values
 set local role service_role;
 select results_eq(
   $$ select user_id from public.google_maintenance_claim_keepalive(now() - interval '30 days', 1000,
-       '0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e', 45)
+       '0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e', 45, null)
      where user_id::text like '0_0_0_0_-%' $$,
   $$ values ('01010101-0101-4101-8101-010101010101'::uuid) $$,
   'Keep-alive claims the grant unused for 30 days, not one leased by a live caller, a fresh one or a lapsed one.'
@@ -57,7 +57,7 @@ select is(
 );
 select is_empty(
   $$ select user_id from public.google_maintenance_claim_keepalive(now() - interval '30 days', 1000,
-       gen_random_uuid(), 45) where user_id::text like '0_0_0_0_-%' $$,
+       gen_random_uuid(), 45, null) where user_id::text like '0_0_0_0_-%' $$,
   'A second pass claims nothing: the rows are leased.'
 );
 reset role;
@@ -66,7 +66,7 @@ where user_id in ('01010101-0101-4101-8101-010101010101', '02020202-0202-4202-82
 set local role service_role;
 select results_eq(
   $$ select user_id from public.google_maintenance_claim_keepalive(now() - interval '30 days', 1,
-       gen_random_uuid(), 45) where user_id::text like '0_0_0_0_-%' $$,
+       gen_random_uuid(), 45, null) where user_id::text like '0_0_0_0_-%' $$,
   $$ values ('01010101-0101-4101-8101-010101010101'::uuid) $$,
   'Lapsed leases are claimable again, oldest first, at most p_limit.'
 );
