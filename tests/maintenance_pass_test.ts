@@ -118,6 +118,32 @@ Deno.test({
 });
 
 Deno.test({
+  name: "rows no refresh can help, oldest at the front, do not starve the grants behind them",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    // Twelve rows that do not decrypt (more than one claim's worth), older than a good one.
+    const users = await connectedUsers(s, "stuck", 13);
+    const [good, ...stuck] = users.map((u) => u.user.id);
+    await makeDue(s, stuck, 60);
+    await makeDue(s, [good!], 40);
+    await s.sql(
+      `update public.google_calendar_tokens set refresh_token = access_token
+        where user_id = any (string_to_array(:'ids', ',')::uuid[])`,
+      { ids: stuck.join(",") },
+    );
+    const before = await grantState(s, good!);
+
+    const { report } = await runPass(s);
+    assert.equal(report.tasks.keepalive.skipped, 12, "each stuck row tried once");
+    assert.equal(report.tasks.keepalive.refreshed, 1, "and the good grant behind them too");
+    assert.notEqual(await grantState(s, good!), before);
+    // Out of the later tests' way (a delete would queue revocations).
+    await makeDue(s, stuck, 0);
+  },
+});
+
+Deno.test({
   name: "keep-alive on a grant Google dropped deletes it with reconnect_required and disconnected",
   ...opts,
   async fn() {
