@@ -34,6 +34,11 @@ export interface AccessTokenOptions {
   backoffMs?: number;
   /** The timeout of one call to Google or the database: sizes the lease. */
   timeoutMs?: number;
+  /**
+   * The longest a caller waits for a token, all told (waiting for another refresher, then
+   * perhaps refreshing itself). Default: the lease, plus 5 s.
+   */
+  deadlineMs?: number;
 }
 
 /** How to renew a token outside the usual freshness rule. */
@@ -74,6 +79,7 @@ export function createAccessTokenProvider(
   const backoffTotal = Array.from({ length: attempts - 1 }, (_, i) => backoffMs * 2 ** i)
     .reduce((a, b) => a + b, 0);
   const leaseSeconds = Math.ceil((attempts * timeoutMs + backoffTotal + 2 * timeoutMs) / 1000);
+  const deadlineMs = options.deadlineMs ?? (leaseSeconds + 5) * 1000;
   const inFlight = new Map<string, Promise<GoogleAccessToken>>();
 
   const remainingMs = (row: CalendarTokens) =>
@@ -129,13 +135,16 @@ export function createAccessTokenProvider(
     scopes: row.scopes,
   });
 
-  async function refreshWithRetries(refreshToken: string): Promise<GoogleTokenSet> {
+  /** Retries while attempts are left and (for a waiting caller) the next can end in time. */
+  async function refreshWithRetries(refreshToken: string, deadline?: number) {
     for (let attempt = 1;; attempt++) {
       try {
         return await deps.google.refresh(refreshToken);
       } catch (error) {
         if (!isAppError(error, "google_unavailable") || attempt >= attempts) throw error;
-        await delay(backoffMs * 2 ** (attempt - 1));
+        const pause = backoffMs * 2 ** (attempt - 1);
+        if (deadline !== undefined && Date.now() + pause + timeoutMs > deadline) throw error;
+        await delay(pause);
       }
     }
   }
@@ -148,9 +157,15 @@ export function createAccessTokenProvider(
   async function refreshHoldingLease(
     row: CalendarTokens,
     leaseId: string,
+    deadline?: number,
   ): Promise<GoogleAccessToken> {
     try {
-      return await refreshAndSave(row, leaseId);
+      if (deadline !== undefined && Date.now() + timeoutMs > deadline) {
+        // A caller that waited this long for someone else's refresh gives up rather than start
+        // its own, which could not end in time: the next caller tries afresh.
+        throw new AppError("google_unavailable", "The token refresh is taking too long.");
+      }
+      return await refreshAndSave(row, leaseId, deadline);
     } catch (error) {
       // A no-op when the lease was already let go.
       await deps.lease.release(row.userId, leaseId).catch(() => {});
@@ -158,11 +173,15 @@ export function createAccessTokenProvider(
     }
   }
 
-  async function refreshAndSave(row: CalendarTokens, leaseId: string): Promise<GoogleAccessToken> {
+  async function refreshAndSave(
+    row: CalendarTokens,
+    leaseId: string,
+    deadline?: number,
+  ): Promise<GoogleAccessToken> {
     const { userId } = row;
     let refreshed: GoogleTokenSet;
     try {
-      refreshed = await refreshWithRetries(row.refreshToken);
+      refreshed = await refreshWithRetries(row.refreshToken, deadline);
     } catch (error) {
       if (isAppError(error, "google_reconnect_required")) {
         // Revoked, expired, or over Google's limit: this grant is dead for good.
@@ -207,6 +226,7 @@ export function createAccessTokenProvider(
   async function refreshIfLeaseFree(
     userId: string,
     stillNeeded: (row: CalendarTokens) => boolean,
+    deadline: number,
   ): Promise<GoogleAccessToken | null> {
     const leaseId = crypto.randomUUID();
     if (!await deps.lease.acquire(userId, leaseId, leaseSeconds)) return null;
@@ -216,7 +236,7 @@ export function createAccessTokenProvider(
       await deps.lease.release(userId, leaseId);
       return tokenOf(row);
     }
-    return await refreshHoldingLease(row, leaseId);
+    return await refreshHoldingLease(row, leaseId, deadline);
   }
 
   /** Waits for the current refresher until its lease lapses at the latest. */
@@ -229,7 +249,7 @@ export function createAccessTokenProvider(
   }
 
   async function obtain(userId: string): Promise<GoogleAccessToken> {
-    const deadline = Date.now() + (leaseSeconds + 5) * 1000;
+    const deadline = Date.now() + deadlineMs;
     for (;;) {
       // One round trip reads the row and, if its token is in its last minutes, takes the lease.
       const leaseId = crypto.randomUUID();
@@ -251,7 +271,7 @@ export function createAccessTokenProvider(
           renewAhead(row, leaseId);
           return tokenOf(row);
         }
-        return await refreshHoldingLease(row, leaseId);
+        return await refreshHoldingLease(row, leaseId, deadline);
       }
       // Valid, or still valid while another caller renews it ahead.
       if (left > marginMs) return tokenOf(row);
@@ -280,7 +300,7 @@ export function createAccessTokenProvider(
       return await refreshHoldingLease(row, options.leaseId);
     }
     const stale = options.staleAccessToken;
-    const deadline = Date.now() + (leaseSeconds + 5) * 1000;
+    const deadline = Date.now() + deadlineMs;
     for (;;) {
       const row = await usable(await deps.tokens.get(userId));
       // Someone already replaced the refused token: use theirs rather than refresh again.
@@ -288,6 +308,7 @@ export function createAccessTokenProvider(
       const refreshed = await refreshIfLeaseFree(
         userId,
         (now) => stale === undefined || now.accessToken === stale,
+        deadline,
       );
       if (refreshed) return refreshed;
       await waitForOthers(userId, deadline);

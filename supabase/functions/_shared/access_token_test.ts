@@ -259,6 +259,37 @@ Deno.test("getGoogleAccessToken() releases the lease when Google keeps failing",
   assert.ok(await f.lease.acquire(USER, "next", 30), "the lease is free again");
 });
 
+Deno.test("a caller that waited out its deadline for another refresher does not start its own", async () => {
+  const f = fakes({ expiresAt: new Date(Date.now() - 1000) }, () => Promise.resolve(fresh()));
+  f.holdLease("other-process");
+  const provider = createAccessTokenProvider(f, { timeoutMs: 100, deadlineMs: 150 });
+  const pending = provider.getGoogleAccessToken(USER);
+  await new Promise((r) => setTimeout(r, 80));
+  // The other process gives up without a new token: 70 ms left, less than one Google call.
+  await f.lease.release(USER, "other-process", "google_unavailable");
+  await assert.rejects(pending, (e) => isAppError(e, "google_unavailable"));
+  assert.equal(f.log.refreshes, 0, "no refresh it could not finish in time");
+  assert.ok(await f.lease.acquire(USER, "next", 30), "and the lease it took is free again");
+});
+
+Deno.test("retries stop when the next attempt could not end by the caller's deadline", async () => {
+  const f = fakes(
+    { expiresAt: new Date(Date.now() - 1000) },
+    () => Promise.reject(new AppError("google_unavailable", "down")),
+  );
+  const provider = createAccessTokenProvider(f, {
+    attempts: 3,
+    backoffMs: 100,
+    timeoutMs: 100,
+    deadlineMs: 150,
+  });
+  await assert.rejects(
+    provider.getGoogleAccessToken(USER),
+    (e) => isAppError(e, "google_unavailable"),
+  );
+  assert.equal(f.log.refreshes, 1, "the second attempt could not have ended in time");
+});
+
 Deno.test("the lease outlasts the whole retry budget of a refresh", () => {
   const f = fakes({}, () => Promise.resolve(fresh()));
   const provider = createAccessTokenProvider(f, { attempts: 3, backoffMs: 250, timeoutMs: 10_000 });
