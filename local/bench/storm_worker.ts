@@ -1,8 +1,9 @@
 /**
  * One of the refresh storm's processes: builds the functions' services, warms its connections on
- * a user whose token is valid (reads, and a few refreshes), prints `ready`, then for every `go` line on stdin fires `n`
- * concurrent getGoogleAccessToken(userId) calls and prints one JSON line with each call's wait in
- * milliseconds (from the `go`) and the errors. `exit` (or end of input) ends it.
+ * a user whose token is valid (reads, and a few refreshes), prints `ready`, then for every `go`
+ * line on stdin fires `n` concurrent getGoogleAccessToken(userId) calls (for `valid`, the same
+ * on the warm user, whose token needs no refresh) and prints one JSON line with each call's wait
+ * in milliseconds (from the line) and the errors. `exit` (or end of input) ends it.
  * Usage: storm_worker.ts <stack.json> <warm_user_id> <user_id> <n>
  */
 
@@ -23,11 +24,13 @@ for await (
   const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())
     .pipeThrough(new TextLineStream())
 ) {
-  if (line.trim() !== "go") break;
+  const command = line.trim();
+  if (command !== "go" && command !== "valid") break;
+  const target = command === "go" ? userId! : warmUserId!;
   const start = performance.now();
   const results = await Promise.all(
     Array.from({ length: Number(n) }, () =>
-      accessTokens.getGoogleAccessToken(userId!).then(
+      accessTokens.getGoogleAccessToken(target).then(
         (t) => ({ ms: performance.now() - start, token: t.accessToken.slice(-8) }),
         (e) => ({ ms: performance.now() - start, error: String(e?.code ?? e) }),
       )),
