@@ -59,7 +59,9 @@ export function createDisconnectHandler(
         needsRevocation: !revoked,
       });
       if (stored && !deleted) {
-        // A newer consent replaced it meanwhile: it goes too, and its revocation is queued.
+        // A newer consent replaced it meanwhile: it goes too, and its revocation is queued (the
+        // answer is about the grant deleted, which was not the one revoked).
+        revoked = false;
         deleted = await deps.tokens.delete(userId, {
           cause: "disconnect",
           revokedAtGoogle: false,
