@@ -46,7 +46,7 @@ async function start(kind: "python" | "typescript"): Promise<Receiver> {
     HOME: Deno.env.get("HOME") ?? "/tmp",
     BOT_WEBHOOK_SECRET: webhooks.secret,
     SUPABASE_URL: stack.api_url,
-    SUPABASE_SERVICE_ROLE_KEY: stack.service_role_key,
+    BOT_API_KEY: stack.function_env?.BOT_API_KEYS?.split(",")[0] ?? "",
   };
   const command = kind === "python"
     ? new Deno.Command(PYTHON, {

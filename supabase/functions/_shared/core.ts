@@ -42,7 +42,8 @@ export function createCore(config: Config): Core {
       lease,
       google,
       // reconnect_required and disconnected were queued with the delete: first attempt now.
-      onGrantDeleted: (userId) => deliverSoon({ db, webhooks: config.webhooks }, userId),
+      onGrantDeleted: (userId) =>
+        deliverSoon({ db, webhooks: config.webhooks, timeoutMs: config.httpTimeoutMs }, userId),
     },
     { timeoutMs: config.httpTimeoutMs },
   );

@@ -77,7 +77,10 @@ export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Pro
     const outcome = await completeConsent(req.url, withKey);
     // The bot hears of it in the background: the redirect never waits for the webhook.
     if (outcome.userId && outcome.result !== "expired") {
-      deliverSoon({ db: deps.db, webhooks: deps.config.webhooks }, outcome.userId);
+      deliverSoon(
+        { db: deps.db, webhooks: deps.config.webhooks, timeoutMs: deps.config.httpTimeoutMs },
+        outcome.userId,
+      );
     }
     // One line per callback, with nothing from the request but the (verified) user id.
     const line = `google-callback: result=${outcome.result}` +
