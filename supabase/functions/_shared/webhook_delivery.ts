@@ -62,7 +62,7 @@ export interface DeliveryReport {
   dead: number;
   /** The lease lapsed before the settle and another runner took the event over. */
   lostLease: number;
-  /** Why attempts failed: `timeout`, `connection_failed`, `http_<status>`. */
+  /** Why attempts failed: `timeout`, `connection_failed`, `http_<status>`, `signing_failed`. */
   errors: Record<string, number>;
   stoppedBy: StopReason;
   elapsedMs: number;
@@ -130,7 +130,13 @@ export async function attemptDelivery(
 ): Promise<AttemptOutcome> {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const signature = await signWebhook(settings.secret, message);
+  let signature: Record<string, string>;
+  try {
+    signature = await signWebhook(settings.secret, message);
+  } catch {
+    // The signing module failed to load: a deploy problem the backlog's last_error shows.
+    return { outcome: "retry", status: null, error: "signing_failed" };
+  }
   let res: Response;
   try {
     res = await doFetch(settings.url, {
