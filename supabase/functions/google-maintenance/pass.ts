@@ -660,29 +660,10 @@ export async function runMaintenancePass(
   }
 }
 
-interface RevocationRow {
-  id: string;
-  user_id: string;
-  refresh_token: string;
-  key_id: string | null;
-  attempts: number;
-  lease_id: string;
-}
-
-interface RewrapRow {
-  user_id: string;
-  grant_id: string;
-  key_id: string;
-  access_token: string;
-  refresh_token: string;
-}
-
-interface RevocationRewrapRow {
-  id: string;
-  user_id: string;
-  key_id: string;
-  refresh_token: string;
-}
+/** Rows as the RPCs return them (the generated schema is their one definition). */
+type RevocationRow = RpcReturns<"google_calendar_revocation_claim">[number];
+type RewrapRow = RpcReturns<"google_maintenance_rewrap_batch">[number];
+type RevocationRewrapRow = RpcReturns<"google_calendar_revocation_rewrap_batch">[number];
 
 /** User + system CPU time of this process in ms, where the runtime tells it. */
 function cpuMs(): number | null {
