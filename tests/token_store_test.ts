@@ -227,3 +227,30 @@ Deno.test("token_store: saving without a refresh token over a row that no longer
   );
   assert.deepEqual((await tokenRow(user.id))?.refresh_token, "not-a-jwe", "nothing half-written");
 });
+
+Deno.test("two first consents at once: the one overwritten is queued for revocation, not leaked", async () => {
+  const user = await createUser("save-race");
+  // A JWE-shaped ciphertext (the key-id trigger reads its header) per refresh token.
+  const jwe = (tag: string) =>
+    `translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"k1"}', 'UTF8'),` +
+    ` 'base64'), '='), '+/', '-_') || '..aXY.${tag}.dGFn'`;
+  const save = (tag: string, sub: string) =>
+    `select public.google_calendar_save_grant(:'id', ${jwe("YWNj")}, ${jwe(tag)}, null,
+       now() + interval '1 hour', null, array['https://www.googleapis.com/auth/calendar.events'],
+       '${sub}', '${sub}@gmail.test', false)`;
+  // The first save holds its transaction open while the second starts: with no row yet there
+  // is nothing to lock, so only the save's own per-user lock keeps them apart.
+  const first = sql(`begin; ${save("Zmlyc3Q", "sub-first")}; select pg_sleep(1); commit;`, {
+    id: user.id,
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const second = sql(`${save("c2Vjb25k", "sub-second")};`, { id: user.id });
+  await Promise.all([first, second]);
+  const queued = await sql(
+    `select google_sub || ' ' || cause from public.google_calendar_revocations
+      where user_id = :'id'`,
+    { id: user.id },
+  );
+  assert.deepEqual(queued, ["sub-first replaced"]);
+  assert.equal((await tokenRow(user.id))?.google_sub, "sub-second");
+});

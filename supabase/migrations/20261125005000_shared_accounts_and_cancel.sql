@@ -62,6 +62,9 @@ begin
     end if;
     v_reconnected := true;
   else
+    -- One save per user at a time: with no row yet there is nothing to lock, and a second save
+    -- would overwrite the first one's refresh token without seeing (and queueing) it.
+    perform pg_advisory_xact_lock(hashtextextended('google_calendar_save_grant:' || p_user_id::text, 0));
     -- The row being replaced, locked until the upsert below rewrites it.
     select * into v_old from public.google_calendar_tokens t
     where t.user_id = p_user_id

@@ -13,6 +13,7 @@
  */
 
 import { runInBackground } from "./background.ts";
+import { describeForLog } from "./errors.ts";
 import type { WebhookSettings } from "./config.ts";
 import type { Json } from "./database.types.ts";
 import { type AdminClient, databaseError } from "./supabase_admin.ts";
@@ -112,7 +113,11 @@ export async function signWebhook(
   secret: string,
   message: { id: string; body: string; at?: Date },
 ): Promise<Record<string, string>> {
-  standardWebhooks ??= import("standardwebhooks");
+  standardWebhooks ??= import("standardwebhooks").catch((error) => {
+    // Not cached: the next delivery tries to load it again.
+    standardWebhooks = undefined;
+    throw error;
+  });
   const { Webhook } = await standardWebhooks;
   const at = message.at ?? new Date();
   return {
@@ -133,8 +138,9 @@ export async function attemptDelivery(
   let signature: Record<string, string>;
   try {
     signature = await signWebhook(settings.secret, message);
-  } catch {
+  } catch (error) {
     // The signing module failed to load: a deploy problem the backlog's last_error shows.
+    console.error(`webhooks: signing failed: ${describeForLog(error)}`);
     return { outcome: "retry", status: null, error: "signing_failed" };
   }
   let res: Response;

@@ -660,8 +660,15 @@ export async function runMaintenancePass(
   }
 }
 
-/** Rows as the RPCs return them (the generated schema is their one definition). */
-type RevocationRow = RpcReturns<"google_calendar_revocation_claim">[number];
+/**
+ * Rows as the RPCs return them (the generated schema is their one definition), with the columns
+ * the schema cannot mark nullable (a function's result columns) marked so here.
+ */
+type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | null };
+type RevocationRow = Nullable<
+  RpcReturns<"google_calendar_revocation_claim">[number],
+  "google_sub" | "key_id" | "cause"
+>;
 type RewrapRow = RpcReturns<"google_maintenance_rewrap_batch">[number];
 type RevocationRewrapRow = RpcReturns<"google_calendar_revocation_rewrap_batch">[number];
 
