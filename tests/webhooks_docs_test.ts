@@ -10,6 +10,7 @@ import { signWebhook } from "../supabase/functions/_shared/webhook_delivery.ts";
 import { config } from "./support/flows.ts";
 import { createUser, stack } from "./support/stack.ts";
 import { queueConnectFailure, runner, waitFor, webhooks } from "./support/webhooks.ts";
+import { freePort } from "../local/stack/ports.ts";
 
 const PYTHON = "/usr/bin/python3";
 const DIR = ".local/webhooks-doc-check";
@@ -29,13 +30,6 @@ interface Receiver {
   url: string;
   lines: string[];
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Starts a receiver process; its stdout lines are collected. */

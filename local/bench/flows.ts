@@ -78,3 +78,9 @@ export async function connectFully(ctx: BenchContext, userId: string): Promise<v
     throw new Error(`callback: ${res.status} ${location}`);
   }
 }
+
+/** The refresh-token grants the emulator has answered so far, ok and failed. */
+export async function refreshGrants(ctx: BenchContext): Promise<{ ok: number; error: number }> {
+  const res = await fetch(`${ctx.stack.info.google_emulator_url}/__emulator/stats`);
+  return (await res.json()).tokenGrants.refresh_token;
+}

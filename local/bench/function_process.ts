@@ -21,10 +21,18 @@ export function functionEntries(ctx: BenchContext): [string, string][] {
   return FUNCTIONS.map((f) => [f, `${ctx.functionsDir}/${f}/index.ts`]);
 }
 
-/** A function process started as local/stack/functions.ts starts one, on `port`. */
-export function spawnFunction(ctx: BenchContext, entry: string, port: number): Deno.ChildProcess {
+/**
+ * A function process started as local/stack/functions.ts starts one, on `port`, with the stack's
+ * function environment (or `env`).
+ */
+export function spawnFunction(
+  ctx: BenchContext,
+  entry: string,
+  port: number,
+  env: Record<string, string> = ctx.stack.info.function_env,
+): Deno.ChildProcess {
   return new Deno.Command(DENO, {
-    ...functionCommand(entry, port, ctx.stack.info.function_env),
+    ...functionCommand(entry, port, env),
     stdin: "null",
     stdout: "null",
     stderr: "null",

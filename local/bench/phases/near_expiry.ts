@@ -7,7 +7,7 @@
 
 import { median, round } from "../../stats.ts";
 import { type BenchContext, createUsers, log, type PhaseResult, runWorker } from "../context.ts";
-import { connectFully } from "../flows.ts";
+import { connectFully, refreshGrants } from "../flows.ts";
 import { mark } from "../report.ts";
 
 /** Its value for --only. */
@@ -20,25 +20,20 @@ export const title = "getGoogleAccessToken for a token near expiry against a val
 type Series = { p50: number; p99: number; max: number };
 type WorkerRun = { near: Series; valid: Series; renewed: boolean };
 
-async function refreshGrants(ctx: BenchContext): Promise<number> {
-  const res = await fetch(`${ctx.stack.info.google_emulator_url}/__emulator/stats`);
-  return (await res.json()).tokenGrants.refresh_token.ok;
-}
-
 /** Times the two series for the context's connected user. */
 export async function run(ctx: BenchContext): Promise<PhaseResult> {
   const { runs: runCount, calls } = ctx.plan.nearExpiry;
   // Its own user: the phase moves the stored expiry back and forth.
   const [userId] = await createUsers(ctx, 1, "bench-near-expiry");
   await connectFully(ctx, userId!);
-  const before = await refreshGrants(ctx);
+  const before = (await refreshGrants(ctx)).ok;
   const runs = await runWorker<WorkerRun[]>("local/bench/near_expiry_worker.ts", [
     `${ctx.stack.info.stack_dir}/stack.json`,
     userId!,
     String(runCount),
     String(calls),
   ]);
-  const grants = (await refreshGrants(ctx)) - before;
+  const grants = (await refreshGrants(ctx)).ok - before;
   const near = {
     p50: median(runs.map((r) => r.near.p50)),
     p99: median(runs.map((r) => r.near.p99)),

@@ -9,7 +9,7 @@
 import { queryRows } from "../../stack/postgres.ts";
 import { median, percentile, round } from "../../stats.ts";
 import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";
-import { connectFully, directCode, tokenForm } from "../flows.ts";
+import { connectFully, directCode, refreshGrants, tokenForm } from "../flows.ts";
 import { TextLineStream } from "../lines.ts";
 import { DENO } from "../../stack/tools.ts";
 import { mark } from "../report.ts";
@@ -20,12 +20,6 @@ export const name = "storm";
 export const key = "refresh_storm";
 /** The log line when it starts. */
 export const title = "refresh storm";
-
-async function refreshGrants(ctx: BenchContext): Promise<{ ok: number; error: number }> {
-  const res = await fetch(`${ctx.stack.info.google_emulator_url}/__emulator/stats`);
-  const stats = await res.json();
-  return stats.tokenGrants.refresh_token;
-}
 
 /** One bare refresh round trip at the emulator, as the floor: its latency result. */
 async function bareRefresh(ctx: BenchContext) {

@@ -15,15 +15,14 @@ import { loadConfig } from "../../../supabase/functions/_shared/config.ts";
 import { createAdminClient } from "../../../supabase/functions/_shared/supabase_admin.ts";
 import { deliverDue } from "../../../supabase/functions/_shared/webhook_delivery.ts";
 import { queryRows } from "../../stack/postgres.ts";
-import { functionCommand } from "../../stack/functions.ts";
+import { freePort } from "../../stack/ports.ts";
 import type { ReceivedDelivery } from "../../stack/webhook_receiver.ts";
 import { startWebhookReceiver } from "../../stack/webhook_receiver.ts";
-import { DENO } from "../../stack/tools.ts";
 import { pool } from "../../../supabase/functions/_shared/async.ts";
 import { median, round, summarize } from "../../stats.ts";
 import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";
 import { preparedCallback } from "../flows.ts";
-import { firstAnswer, stopChild } from "../function_process.ts";
+import { firstAnswer, spawnFunction, stopChild } from "../function_process.ts";
 import type { LoadResult, LoadSpec } from "../load_client.ts";
 import { mark, type TableRow } from "../report.ts";
 
@@ -36,24 +35,12 @@ export const title = "lifecycle webhooks: callback on/off, commit → 2xx, runne
 
 const CONCURRENCY = [1, 16] as const;
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 function startCallback(
   ctx: BenchContext,
   env: Record<string, string>,
 ): { child: Deno.ChildProcess; url: string } {
   const port = freePort();
-  const child = new Deno.Command(DENO, {
-    ...functionCommand(`${ctx.functionsDir}/google-callback/index.ts`, port, env),
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnFunction(ctx, `${ctx.functionsDir}/google-callback/index.ts`, port, env);
   return { child, url: `http://127.0.0.1:${port}/` };
 }
 
