@@ -497,36 +497,34 @@ export async function runMaintenancePass(
   // 5. Re-wrap: tokens and queue entries under an old key, re-encrypted under the current one.
   await task("rewrap", async () => {
     let done = 0;
-    while (done < rewrapLimit && timeLeft()) {
-      const rows = await rpc("google_maintenance_rewrap_batch", {
-        p_current_key_id: currentKid,
-        p_limit: Math.min(200, rewrapLimit - done),
-      });
-      if (rows.length === 0) break;
-      const undecryptableBefore = tasks.rewrap.undecryptable;
-      await pool(rows, concurrency, (row) => rewrapToken(row));
-      done += rows.length;
-      // A batch of nothing but rows we cannot read would come back every time: stop.
-      if (tasks.rewrap.undecryptable - undecryptableBefore === rows.length) {
-        break;
+    /** Re-wraps `batch`'s rows with `rewrap` until none are left, or the limit or deadline. */
+    const rewrapBatches = async <R>(
+      batch: (limit: number) => Promise<R[]>,
+      rewrap: (row: R) => Promise<void>,
+    ) => {
+      while (done < rewrapLimit && timeLeft()) {
+        const rows = await batch(Math.min(200, rewrapLimit - done));
+        if (rows.length === 0) return;
+        const undecryptableBefore = tasks.rewrap.undecryptable;
+        await pool(rows, concurrency, (row) => rewrap(row));
+        done += rows.length;
+        // A batch of nothing but rows we cannot read would come back every time: stop.
+        if (tasks.rewrap.undecryptable - undecryptableBefore === rows.length) return;
       }
-    }
-    while (done < rewrapLimit && timeLeft()) {
-      const rows = await rpc(
-        "google_calendar_revocation_rewrap_batch",
-        {
+    };
+    await rewrapBatches(
+      (limit) =>
+        rpc("google_maintenance_rewrap_batch", { p_current_key_id: currentKid, p_limit: limit }),
+      rewrapToken,
+    );
+    await rewrapBatches(
+      (limit) =>
+        rpc("google_calendar_revocation_rewrap_batch", {
           p_current_key_id: currentKid,
-          p_limit: Math.min(200, rewrapLimit - done),
-        },
-      );
-      if (rows.length === 0) break;
-      const undecryptableBefore = tasks.rewrap.undecryptable;
-      await pool(rows, concurrency, (row) => rewrapQueued(row));
-      done += rows.length;
-      if (tasks.rewrap.undecryptable - undecryptableBefore === rows.length) {
-        break;
-      }
-    }
+          p_limit: limit,
+        }),
+      rewrapQueued,
+    );
     if (done >= rewrapLimit) stopEarly("rewrap: per-pass limit");
     else if (!timeLeft()) stopEarly("rewrap: deadline");
   });
