@@ -8,22 +8,16 @@
 import assert from "node:assert/strict";
 import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
 import {
-  callAsService,
   callback,
   client,
   connectedUser,
   connectUrl,
   consent,
+  disconnect,
   googleStatus,
   type TestUser,
   tokenRow,
 } from "./support/stack.ts";
-
-async function disconnect(userId: string): Promise<Record<string, unknown>> {
-  const res = await callAsService("google-disconnect", { body: { user_id: userId } });
-  assert.equal(res.status, 200);
-  return await res.json();
-}
 
 /** A new link for `user`, consented by `google` with the calendar box unticked. */
 async function reconnectWithoutCalendar(user: TestUser, google: string) {

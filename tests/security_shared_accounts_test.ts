@@ -8,24 +8,17 @@
  */
 
 import assert from "node:assert/strict";
-import { lazyPrivateStack } from "./support/private_stack.ts";
+import { lazyPrivateStack, type PrivateStack } from "./support/private_stack.ts";
 import {
   liveRefreshTokens,
   makeRevocationsDue,
   queuedRevocations,
   runPass,
 } from "./support/maintenance.ts";
-import type { PrivateStack } from "./support/private_stack.ts";
 import { googleEmail } from "./support/stack_client.ts";
 
 const privateStack = lazyPrivateStack("shared-accounts", {});
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-async function disconnect(s: PrivateStack, userId: string): Promise<Record<string, unknown>> {
-  const { status, body } = await s.callJson("google-disconnect", { body: { user_id: userId } });
-  assert.equal(status, 200, JSON.stringify(body));
-  return body;
-}
 
 /** calendar-upcoming after the access token expired: a refresh at Google, then the API. */
 async function refreshWorks(s: PrivateStack, userId: string): Promise<number> {
@@ -44,7 +37,7 @@ Deno.test({
     const { user: first } = await s.connectedUser("shared-a", google);
     const { user: second } = await s.connectedUser("shared-b", google);
 
-    const gone = await disconnect(s, first.id);
+    const gone = await s.disconnect(first.id);
     assert.deepEqual(
       [gone.was_connected, gone.revoked_at_google, gone.google_account_shared],
       [true, false, true],
@@ -60,7 +53,7 @@ Deno.test({
     assert.equal(await refreshWorks(s, second.id), 200, "still alive after the pass");
 
     // The last holder's disconnect revokes the grant at Google.
-    const last = await disconnect(s, second.id);
+    const last = await s.disconnect(second.id);
     assert.deepEqual([last.revoked_at_google, last.google_account_shared], [true, false]);
     assert.equal(await liveRefreshTokens(s, google), 0);
   },
@@ -74,7 +67,7 @@ Deno.test({
     const google = googleEmail("requeue");
     const { user } = await s.connectedUser("requeue", google);
     await s.fault("revoke", "500");
-    const gone = await disconnect(s, user.id);
+    const gone = await s.disconnect(user.id);
     await s.clearFaults();
     assert.equal(gone.revoked_at_google, false);
     assert.equal(await queuedRevocations(s, user.id), 1, "queued: Google failed");
@@ -147,7 +140,7 @@ Deno.test({
     const s = await privateStack.get();
     const user = await s.createUser("cancel");
     const link = await s.connectUrl(user.id);
-    const gone = await disconnect(s, user.id);
+    const gone = await s.disconnect(user.id);
     assert.equal(gone.was_connected, false);
     const answer = await s.callback(await s.consent(link, { email: googleEmail("cancel") }));
     assert.deepEqual([answer.result, answer.reason], ["expired", "flow_not_found"]);

@@ -62,6 +62,7 @@ export const connectFully = client.connectFully.bind(client);
 export const connectedUser = client.connectedUser.bind(client);
 /** google-status's answer for a user, asserted to be a 200. */
 export const googleStatus = client.googleStatus.bind(client);
+export const disconnect = client.disconnect.bind(client);
 /** Refresh-token grants the emulator has answered so far (all, or only the ok ones). */
 export const refreshGrants = client.refreshGrants.bind(client);
 /** Makes a user's stored access token look expired: its next use refreshes. */

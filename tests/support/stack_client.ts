@@ -238,6 +238,15 @@ export class StackClient {
     return await this.emulatorGet("stats") as EmulatorStats;
   }
 
+  /** google-disconnect's answer for `userId`, called as the bot does; asserts it is a 200. */
+  async disconnect(userId: string): Promise<Record<string, unknown>> {
+    const { status, body } = await this.callJson("google-disconnect", {
+      body: { user_id: userId },
+    });
+    assert.equal(status, 200, `google-disconnect answered ${status} ${body.code}`);
+    return body;
+  }
+
   /** Refresh-token grants the emulator has answered so far: all, or only the ok ones. */
   async refreshGrants(which: "all" | "ok" = "all"): Promise<number> {
     const { ok, error } = (await this.stats()).tokenGrants.refresh_token;
