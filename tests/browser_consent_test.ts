@@ -4,7 +4,7 @@
  * Each run saves a full-page screenshot under .local/e2e-screenshots/.
  */
 
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_google_calendar/google_facts.ts";
 import assert from "node:assert/strict";
 import { isPng, withPage } from "./support/browser.ts";
 import { decryptedRow, emulatorAccount, pendingFlowCount } from "./support/flows.ts";

@@ -3,7 +3,7 @@
  * PKCE mismatch, re-consent without a refresh token, and what every answer looks like.
  */
 
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_google_calendar/google_facts.ts";
 import assert from "node:assert/strict";
 import {
   consentedFlow,

@@ -4,7 +4,7 @@
  */
 
 import { decodeProtectedHeader } from "jose";
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_google_calendar/google_facts.ts";
 import assert from "node:assert/strict";
 import {
   config,

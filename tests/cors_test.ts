@@ -1,6 +1,6 @@
 /** withCors(): only the configured origins get CORS answers; nothing changes when none is set. */
 
-import { withCors } from "../supabase/functions/_shared/cors.ts";
+import { withCors } from "../supabase/functions/_google_calendar/cors.ts";
 import assert from "node:assert/strict";
 
 const APP = "https://app.example.com";

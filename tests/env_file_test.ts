@@ -3,7 +3,7 @@
  * merges a developer's file over its generated values without taking what Supabase owns.
  */
 
-import { loadConfig } from "../supabase/functions/_shared/config.ts";
+import { loadConfig } from "../supabase/functions/_google_calendar/config.ts";
 import { EnvFileError, mergeFunctionEnv, parseEnvFile } from "../local/stack/env_file.ts";
 import assert from "node:assert/strict";
 import { VALID_ENV } from "./support/config_env.ts";

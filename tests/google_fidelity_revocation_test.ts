@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_google_calendar/google_facts.ts";
 import {
   callback,
   client,

@@ -3,8 +3,8 @@
  * The callback must accept that spelling and the URL one, and nothing else.
  */
 
-import { createGoogleOAuth } from "../supabase/functions/_shared/google_oauth.ts";
-import { isAppError } from "../supabase/functions/_shared/errors.ts";
+import { createGoogleOAuth } from "../supabase/functions/_google_calendar/google_oauth.ts";
+import { isAppError } from "../supabase/functions/_google_calendar/errors.ts";
 import assert from "node:assert/strict";
 import {
   config,

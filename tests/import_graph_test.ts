@@ -1,6 +1,6 @@
 /**
  * The layout tells the architecture, and these checks keep it so: imports run one way
- * (entrypoint → handler → _shared → libraries) with no circles, each function's graph holds only
+ * (entrypoint → handler → _google_calendar → libraries) with no circles, each function's graph holds only
  * what it uses, and only config.ts reads the environment. Read from `deno info --json`.
  */
 
@@ -85,7 +85,8 @@ Deno.test("import graph: no function's modules import each other in a circle", (
 Deno.test("import graph: the front door and its core are only in functions that act on calendars", () => {
   for (const [name, edges] of graphs) {
     const modules = [...edges.keys()].map(short);
-    const usesFrontDoor = modules.includes("_shared/mod.ts") || modules.includes("_shared/core.ts");
+    const usesFrontDoor = modules.includes("_google_calendar/mod.ts") ||
+      modules.includes("_google_calendar/core.ts");
     const expected = name === "calendar-upcoming" || name === "google-maintenance";
     assert.equal(usesFrontDoor, expected, `${name} imports the front door: ${usesFrontDoor}`);
   }
@@ -118,7 +119,7 @@ Deno.test("import graph: a function's own folder is imported by nothing else", (
       if (!local(from)) continue;
       for (const to of deps.filter(local)) {
         const folder = short(to).split("/")[0]!;
-        if (folder === "_shared" || !to.includes("/supabase/functions/")) continue;
+        if (folder === "_google_calendar" || !to.includes("/supabase/functions/")) continue;
         assert.equal(folder, name, `${short(from)} imports ${short(to)}`);
       }
     }
@@ -131,7 +132,9 @@ Deno.test("import graph: only config.ts reads the environment", async () => {
     for (const m of graphs.get(name)!.keys()) {
       if (!local(m) || !m.includes("/supabase/functions/")) continue;
       const text = await Deno.readTextFile(new URL(m));
-      if (/Deno\.env/.test(text) && !m.endsWith("/_shared/config.ts")) readers.push(short(m));
+      if (/Deno\.env/.test(text) && !m.endsWith("/_google_calendar/config.ts")) {
+        readers.push(short(m));
+      }
     }
   }
   assert.deepEqual([...new Set(readers)], []);

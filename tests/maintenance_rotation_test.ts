@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import { base64url } from "jose";
-import { loadConfig } from "../supabase/functions/_shared/config.ts";
-import { createCore } from "../supabase/functions/_shared/core.ts";
+import { loadConfig } from "../supabase/functions/_google_calendar/config.ts";
+import { createCore } from "../supabase/functions/_google_calendar/core.ts";
 import { lazyPrivateStack } from "./support/private_stack.ts";
 import {
   connectedUsers,

@@ -37,15 +37,18 @@ async function typeCheck(file: string, code: string): Promise<void> {
 }
 
 Deno.test("README: the skill snippet is one import of the front door and type-checks against it", async () => {
-  const snippet = typescriptBlocks().find((b) => b.includes("../_shared/mod.ts"));
+  const snippet = typescriptBlocks().find((b) => b.includes("../_google_calendar/mod.ts"));
   assert(snippet, "the README shows a skill using the front door");
   const imports = snippet.split("\n").filter((l) => l.startsWith("import "));
   assert.deepEqual(imports.length, 1, "one import line");
   assert(snippet.split("\n").length <= 40, "a short example");
   // Beside a link to the real _shared folder, so its relative imports resolve as in a deploy.
   await Deno.mkdir(`${CHECK_DIR}/example-function`, { recursive: true });
-  await Deno.remove(`${CHECK_DIR}/_shared`).catch(() => {});
-  await Deno.symlink(await Deno.realPath("supabase/functions/_shared"), `${CHECK_DIR}/_shared`);
+  await Deno.remove(`${CHECK_DIR}/_google_calendar`).catch(() => {});
+  await Deno.symlink(
+    await Deno.realPath("supabase/functions/_google_calendar"),
+    `${CHECK_DIR}/_google_calendar`,
+  );
   await typeCheck(`${CHECK_DIR}/example-function/index.ts`, snippet);
 });
 

@@ -7,11 +7,11 @@
  * recovery without manual steps once the fault is gone.
  */
 
-import { loadConfig } from "../supabase/functions/_shared/config.ts";
-import { createGoogleFetch } from "../supabase/functions/_shared/google_fetch.ts";
-import { type ErrorCode, isAppError } from "../supabase/functions/_shared/errors.ts";
-import { beginFlow } from "../supabase/functions/_shared/pending_flows.ts";
-import { createCore as createServices } from "../supabase/functions/_shared/core.ts";
+import { loadConfig } from "../supabase/functions/_google_calendar/config.ts";
+import { createGoogleFetch } from "../supabase/functions/_google_calendar/google_fetch.ts";
+import { type ErrorCode, isAppError } from "../supabase/functions/_google_calendar/errors.ts";
+import { beginFlow } from "../supabase/functions/_google_calendar/pending_flows.ts";
+import { createCore as createServices } from "../supabase/functions/_google_calendar/core.ts";
 import assert from "node:assert/strict";
 import {
   lazyPrivateStack,

@@ -7,13 +7,13 @@
  *
  * Only cases that need HTTP stay here (headers, bodies, methods, the stack's own secrets, the
  * database untouched). Forged states and user tokens, and malformed user ids and emails, are
- * unit tests beside the modules that refuse them: _shared/oauth_state_test.ts,
+ * unit tests beside the modules that refuse them: _google_calendar/oauth_state_test.ts,
  * caller_auth_test.ts and request_input_test.ts.
  */
 
 import { base64url, SignJWT } from "jose";
-import { ERROR_STATUS } from "../supabase/functions/_shared/errors.ts";
-import { STATE_TYP } from "../supabase/functions/_shared/oauth_state.ts";
+import { ERROR_STATUS } from "../supabase/functions/_google_calendar/errors.ts";
+import { STATE_TYP } from "../supabase/functions/_google_calendar/oauth_state.ts";
 import assert from "node:assert/strict";
 import { lazyPrivateStack, type PrivateStack, type TestUser } from "./support/private_stack.ts";
 import { closeSuite } from "./support/resilience_report.ts";

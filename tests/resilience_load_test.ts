@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { lazyPrivateStack, type PrivateStack, type TestUser } from "./support/private_stack.ts";
 import { closeSuite } from "./support/resilience_report.ts";
-import { pool } from "../supabase/functions/_shared/async.ts";
+import { pool } from "../supabase/functions/_google_calendar/async.ts";
 import { summarize } from "../local/stats.ts";
 import { DENO } from "../local/stack/tools.ts";
 

@@ -6,13 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { createAccessTokenProvider } from "../supabase/functions/_shared/access_token.ts";
-import { loadConfig } from "../supabase/functions/_shared/config.ts";
-import { createCore } from "../supabase/functions/_shared/core.ts";
-import { AppError, isAppError } from "../supabase/functions/_shared/errors.ts";
-import { CALENDAR_SCOPE } from "../supabase/functions/_shared/google_facts.ts";
-import type { GoogleOAuth, GoogleTokenSet } from "../supabase/functions/_shared/google_oauth.ts";
-import type { RefreshLease } from "../supabase/functions/_shared/refresh_lease.ts";
+import { createAccessTokenProvider } from "../supabase/functions/_google_calendar/access_token.ts";
+import { loadConfig } from "../supabase/functions/_google_calendar/config.ts";
+import { createCore } from "../supabase/functions/_google_calendar/core.ts";
+import { AppError, isAppError } from "../supabase/functions/_google_calendar/errors.ts";
+import { CALENDAR_SCOPE } from "../supabase/functions/_google_calendar/google_facts.ts";
+import type {
+  GoogleOAuth,
+  GoogleTokenSet,
+} from "../supabase/functions/_google_calendar/google_oauth.ts";
+import type { RefreshLease } from "../supabase/functions/_google_calendar/refresh_lease.ts";
 import {
   callAsService,
   connectedUser,

@@ -3,10 +3,10 @@
  * google-disconnect, google-status and the calendar-upcoming example, over real HTTP.
  */
 
-import { loadConfig } from "../supabase/functions/_shared/config.ts";
-import { isAppError } from "../supabase/functions/_shared/errors.ts";
-import { createCore as createServices } from "../supabase/functions/_shared/core.ts";
-import { createAccessTokenProvider } from "../supabase/functions/_shared/access_token.ts";
+import { loadConfig } from "../supabase/functions/_google_calendar/config.ts";
+import { isAppError } from "../supabase/functions/_google_calendar/errors.ts";
+import { createCore as createServices } from "../supabase/functions/_google_calendar/core.ts";
+import { createAccessTokenProvider } from "../supabase/functions/_google_calendar/access_token.ts";
 import assert from "node:assert/strict";
 import {
   callAsService,

@@ -4,14 +4,14 @@
  */
 
 import { base64url } from "jose";
-import type { EncryptionKey } from "../supabase/functions/_shared/config.ts";
-import { isAppError } from "../supabase/functions/_shared/errors.ts";
+import type { EncryptionKey } from "../supabase/functions/_google_calendar/config.ts";
+import { isAppError } from "../supabase/functions/_google_calendar/errors.ts";
 import {
   createTokenStore,
   type SaveGrantInput,
   type TokenStore,
-} from "../supabase/functions/_shared/token_store.ts";
-import type { Keyring } from "../supabase/functions/_shared/token_crypto.ts";
+} from "../supabase/functions/_google_calendar/token_store.ts";
+import type { Keyring } from "../supabase/functions/_google_calendar/token_crypto.ts";
 import assert from "node:assert/strict";
 import { config } from "./support/flows.ts";
 import { createUser, serviceClient, sql, tokenRow } from "./support/stack.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { signWebhook } from "../supabase/functions/_shared/webhook_delivery.ts";
+import { signWebhook } from "../supabase/functions/_google_calendar/webhook_delivery.ts";
 import { config } from "./support/flows.ts";
 import { createUser, stack } from "./support/stack.ts";
 import { queueConnectFailure, runner, waitFor, webhooks } from "./support/webhooks.ts";

@@ -7,8 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { createAdminClient } from "../supabase/functions/_shared/supabase_admin.ts";
-import { webhookBacklog } from "../supabase/functions/_shared/webhook_delivery.ts";
+import { createAdminClient } from "../supabase/functions/_google_calendar/supabase_admin.ts";
+import { webhookBacklog } from "../supabase/functions/_google_calendar/webhook_delivery.ts";
 import { config, consentedFlow, expectCallback } from "./support/flows.ts";
 import { createUser, sql, stack } from "./support/stack.ts";
 import type { TestUser } from "./support/stack_client.ts";

@@ -6,9 +6,12 @@
  */
 
 import { createClient } from "@supabase/supabase-js";
-import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
-import { TOKEN_COLUMNS, TOKENS_TABLE } from "../../supabase/functions/_shared/token_store.ts";
+import { loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
+import { createCore as createServices } from "../../supabase/functions/_google_calendar/core.ts";
+import {
+  TOKEN_COLUMNS,
+  TOKENS_TABLE,
+} from "../../supabase/functions/_google_calendar/token_store.ts";
 import { percentile } from "../stats.ts";
 
 const [stackFile, userId, runsArg, callsArg] = Deno.args;

@@ -5,7 +5,7 @@
  */
 
 import { calculatePKCECodeChallenge, generateRandomCodeVerifier } from "oauth4webapi";
-import { REQUESTED_SCOPES } from "../../supabase/functions/_shared/google_facts.ts";
+import { REQUESTED_SCOPES } from "../../supabase/functions/_google_calendar/google_facts.ts";
 import { answerConsent } from "../google_emulator/consent_client.ts";
 import type { BenchContext } from "./context.ts";
 

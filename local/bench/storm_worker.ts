@@ -8,8 +8,8 @@
  */
 
 import { TextLineStream } from "./lines.ts";
-import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
+import { loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
+import { createCore as createServices } from "../../supabase/functions/_google_calendar/core.ts";
 
 const [stackFile, warmUserId, userId, n] = Deno.args;
 const info = JSON.parse(await Deno.readTextFile(stackFile!));

@@ -1,5 +1,5 @@
 /**
- * `npm run gen:types`: writes supabase/functions/_shared/database.types.ts from the migrations,
+ * `npm run gen:types`: writes supabase/functions/_google_calendar/database.types.ts from the migrations,
  * generated from a fresh private database (or the one --db-url names).
  */
 

@@ -33,7 +33,7 @@ export function functionCommand(
   };
 }
 
-/** Function names as `supabase functions deploy` sees them: folders with an index.ts, not `_shared`. */
+/** Function names as `supabase functions deploy` sees them: folders with an index.ts, not `_google_calendar`. */
 export function listFunctions(dir = FUNCTIONS_DIR): string[] {
   const names: string[] = [];
   for (const entry of Deno.readDirSync(dir)) {

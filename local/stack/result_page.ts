@@ -3,7 +3,7 @@
  * is the app's own page (GOOGLE_RESULT_PAGE_URL); Supabase would show a function's HTML as text.
  */
 
-import { ERROR_STATUS } from "../../supabase/functions/_shared/errors.ts";
+import { ERROR_STATUS } from "../../supabase/functions/_google_calendar/errors.ts";
 
 const MESSAGES: Record<string, { title: string; body: string }> = {
   connected: {

@@ -16,7 +16,7 @@ import {
   publicJwk,
   type StackSecrets,
 } from "./keys.ts";
-import { ConfigError, loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { ConfigError, loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
 import { EnvFileError, mergeFunctionEnv } from "./env_file.ts";
 import { acquireStackLock } from "./lock.ts";
 import { clusterDataDir, databaseUrl, psql, removeClusterOf, startPostgres } from "./postgres.ts";

@@ -4,9 +4,9 @@
  */
 
 import { base64url, decodeJwt, SignJWT } from "jose";
-import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
-import { STATE_TYP, userBinding } from "../../supabase/functions/_shared/oauth_state.ts";
+import { type Config, loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
+import { decryptToken } from "../../supabase/functions/_google_calendar/token_crypto.ts";
+import { STATE_TYP, userBinding } from "../../supabase/functions/_google_calendar/oauth_state.ts";
 import assert from "node:assert/strict";
 import {
   callback,

@@ -5,8 +5,8 @@
  * Usage: load_token_worker.ts <stack.json> <user_id,user_id,...>
  */
 
-import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
+import { loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
+import { createCore as createServices } from "../../supabase/functions/_google_calendar/core.ts";
 
 const [stackFile, ids] = Deno.args;
 const info = JSON.parse(await Deno.readTextFile(stackFile!));

@@ -11,8 +11,8 @@ import { importJWK, type JWK, SignJWT } from "jose";
 import { answerConsent } from "../../local/google_emulator/consent_client.ts";
 import { queryRows } from "../../local/stack/postgres.ts";
 import type { StackInfo } from "../../local/stack/stack.ts";
-import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { decryptToken } from "../../supabase/functions/_shared/token_crypto.ts";
+import { type Config, loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
+import { decryptToken } from "../../supabase/functions/_google_calendar/token_crypto.ts";
 import { type CallbackAnswer, followCallback } from "./callback.ts";
 
 export type { CallbackAnswer };

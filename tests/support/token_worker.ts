@@ -4,8 +4,8 @@
  * Usage: token_worker.ts <stack.json> <user_id> <n>
  */
 
-import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createCore as createServices } from "../../supabase/functions/_shared/core.ts";
+import { loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
+import { createCore as createServices } from "../../supabase/functions/_google_calendar/core.ts";
 
 const [stackFile, userId, n] = Deno.args;
 const info = JSON.parse(await Deno.readTextFile(stackFile!));

@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { createAdminClient } from "../../supabase/functions/_shared/supabase_admin.ts";
+import { createAdminClient } from "../../supabase/functions/_google_calendar/supabase_admin.ts";
 import {
   deliverDue,
   type DeliverOptions,
   type DeliveryReport,
-} from "../../supabase/functions/_shared/webhook_delivery.ts";
+} from "../../supabase/functions/_google_calendar/webhook_delivery.ts";
 import type { ReceivedDelivery, ReceiverFault } from "../../local/stack/webhook_receiver.ts";
 import { config } from "./flows.ts";
 import { sql } from "./stack.ts";

@@ -6,10 +6,10 @@
  * difference is our own time. Goal: < 2 ms at p50 (c=1).
  */
 
-import { encryptToken } from "../../../supabase/functions/_shared/token_crypto.ts";
-import { loadConfig } from "../../../supabase/functions/_shared/config.ts";
+import { encryptToken } from "../../../supabase/functions/_google_calendar/token_crypto.ts";
+import { loadConfig } from "../../../supabase/functions/_google_calendar/config.ts";
 import { queryRows } from "../../stack/postgres.ts";
-import { pool } from "../../../supabase/functions/_shared/async.ts";
+import { pool } from "../../../supabase/functions/_google_calendar/async.ts";
 import { median, round } from "../../stats.ts";
 import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";
 import { directCode, preparedCallback, SCOPES, tokenForm } from "../flows.ts";

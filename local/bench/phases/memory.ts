@@ -4,7 +4,7 @@
  * connected one, callback with used links), beside the insert-only baseline under the same load.
  */
 
-import { pool } from "../../../supabase/functions/_shared/async.ts";
+import { pool } from "../../../supabase/functions/_google_calendar/async.ts";
 import { freePort } from "../../stack/process.ts";
 import { round } from "../../stats.ts";
 import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";

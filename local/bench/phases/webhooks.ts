@@ -11,14 +11,14 @@
  *   that answers 204 at once.
  */
 
-import { loadConfig } from "../../../supabase/functions/_shared/config.ts";
-import { createAdminClient } from "../../../supabase/functions/_shared/supabase_admin.ts";
-import { deliverDue } from "../../../supabase/functions/_shared/webhook_delivery.ts";
+import { loadConfig } from "../../../supabase/functions/_google_calendar/config.ts";
+import { createAdminClient } from "../../../supabase/functions/_google_calendar/supabase_admin.ts";
+import { deliverDue } from "../../../supabase/functions/_google_calendar/webhook_delivery.ts";
 import { queryRows } from "../../stack/postgres.ts";
 import { freePort } from "../../stack/ports.ts";
 import type { ReceivedDelivery } from "../../stack/webhook_receiver.ts";
 import { startWebhookReceiver } from "../../stack/webhook_receiver.ts";
-import { pool } from "../../../supabase/functions/_shared/async.ts";
+import { pool } from "../../../supabase/functions/_google_calendar/async.ts";
 import { median, round, summarize } from "../../stats.ts";
 import { type BenchContext, createUsers, load, log, type PhaseResult } from "../context.ts";
 import { preparedCallback } from "../flows.ts";

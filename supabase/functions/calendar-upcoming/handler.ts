@@ -11,7 +11,7 @@ import {
   jsonResponse,
   logError,
   readUserRequest,
-} from "../_shared/mod.ts";
+} from "../_google_calendar/mod.ts";
 
 /** The methods calendar-upcoming answers. */
 export const UPCOMING_METHODS = ["GET", "POST"] as const;

@@ -5,22 +5,30 @@
  * HTML as plain text) or, without one, gets a short plain-text answer.
  */
 
-import type { Config } from "../_shared/config.ts";
-import { AppError, describeForLog, type ErrorCode, toAppError } from "../_shared/errors.ts";
-import { hasCalendarScope } from "../_shared/google_facts.ts";
-import type { GoogleOAuth } from "../_shared/google_oauth.ts";
-import { SECURITY_HEADERS } from "../_shared/http.ts";
+import type { Config } from "../_google_calendar/config.ts";
+import {
+  AppError,
+  describeForLog,
+  type ErrorCode,
+  toAppError,
+} from "../_google_calendar/errors.ts";
+import { hasCalendarScope } from "../_google_calendar/google_facts.ts";
+import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
+import { SECURITY_HEADERS } from "../_google_calendar/http.ts";
 import {
   importStateKey,
   stateBelongsTo,
   type StateKey,
   verifyState,
-} from "../_shared/oauth_state.ts";
-import { consumeFlow } from "../_shared/pending_flows.ts";
-import type { AdminClient } from "../_shared/supabase_admin.ts";
-import type { TokenStore } from "../_shared/token_store.ts";
-import { deliverSoon } from "../_shared/webhook_delivery.ts";
-import { type ConnectFailureResult, recordConnectFailure } from "../_shared/webhook_events.ts";
+} from "../_google_calendar/oauth_state.ts";
+import { consumeFlow } from "../_google_calendar/pending_flows.ts";
+import type { AdminClient } from "../_google_calendar/supabase_admin.ts";
+import type { TokenStore } from "../_google_calendar/token_store.ts";
+import { deliverSoon } from "../_google_calendar/webhook_delivery.ts";
+import {
+  type ConnectFailureResult,
+  recordConnectFailure,
+} from "../_google_calendar/webhook_events.ts";
 
 /** What the person is told. */
 export type ConsentResult = "connected" | "denied" | "partial" | "expired" | "error";

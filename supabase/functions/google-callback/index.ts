@@ -1,8 +1,8 @@
 // Entrypoint only: wiring from the environment. The handler is ./handler.ts.
-import { getConfig } from "../_shared/config.ts";
-import { createGoogleOAuth } from "../_shared/google_oauth.ts";
-import { adminClientFor } from "../_shared/supabase_admin.ts";
-import { createTokenStore } from "../_shared/token_store.ts";
+import { getConfig } from "../_google_calendar/config.ts";
+import { createGoogleOAuth } from "../_google_calendar/google_oauth.ts";
+import { adminClientFor } from "../_google_calendar/supabase_admin.ts";
+import { createTokenStore } from "../_google_calendar/token_store.ts";
 import { createCallbackHandler } from "./handler.ts";
 
 const config = getConfig();

@@ -6,15 +6,15 @@
  */
 
 import * as oauth from "oauth4webapi";
-import type { CallerVerifier } from "../_shared/caller_auth.ts";
-import type { Config } from "../_shared/config.ts";
-import { logError } from "../_shared/errors.ts";
-import type { GoogleOAuth } from "../_shared/google_oauth.ts";
-import { errorResponse, jsonResponse } from "../_shared/http.ts";
-import { importStateKey, signState } from "../_shared/oauth_state.ts";
-import { beginFlow } from "../_shared/pending_flows.ts";
-import { checkEmailParam, readUserRequest } from "../_shared/request_input.ts";
-import type { AdminClient } from "../_shared/supabase_admin.ts";
+import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
+import type { Config } from "../_google_calendar/config.ts";
+import { logError } from "../_google_calendar/errors.ts";
+import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
+import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
+import { importStateKey, signState } from "../_google_calendar/oauth_state.ts";
+import { beginFlow } from "../_google_calendar/pending_flows.ts";
+import { checkEmailParam, readUserRequest } from "../_google_calendar/request_input.ts";
+import type { AdminClient } from "../_google_calendar/supabase_admin.ts";
 
 /** What the handler needs, explicitly. */
 export interface ConnectDeps {

@@ -1,9 +1,9 @@
 // Entrypoint only: wiring from the environment. The handler is ./handler.ts.
-import { callerVerifierFor } from "../_shared/caller_auth.ts";
-import { getConfig } from "../_shared/config.ts";
-import { withCors } from "../_shared/cors.ts";
-import { createGoogleOAuth } from "../_shared/google_oauth.ts";
-import { adminClientFor } from "../_shared/supabase_admin.ts";
+import { callerVerifierFor } from "../_google_calendar/caller_auth.ts";
+import { getConfig } from "../_google_calendar/config.ts";
+import { withCors } from "../_google_calendar/cors.ts";
+import { createGoogleOAuth } from "../_google_calendar/google_oauth.ts";
+import { adminClientFor } from "../_google_calendar/supabase_admin.ts";
 import { CONNECT_METHODS, createConnectHandler } from "./handler.ts";
 
 const config = getConfig();

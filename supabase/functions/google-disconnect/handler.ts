@@ -8,13 +8,13 @@
  * goes to the revocation queue, whose runner revokes it once no user holds that account.
  */
 
-import type { CallerVerifier } from "../_shared/caller_auth.ts";
-import { describeForLog, logError } from "../_shared/errors.ts";
-import type { GoogleOAuth } from "../_shared/google_oauth.ts";
-import { errorResponse, jsonResponse } from "../_shared/http.ts";
-import { readUserRequest } from "../_shared/request_input.ts";
-import type { TokenStore } from "../_shared/token_store.ts";
-import { deliverSoon, type WebhookDeliveryDeps } from "../_shared/webhook_delivery.ts";
+import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
+import { describeForLog, logError } from "../_google_calendar/errors.ts";
+import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
+import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
+import { readUserRequest } from "../_google_calendar/request_input.ts";
+import type { TokenStore } from "../_google_calendar/token_store.ts";
+import { deliverSoon, type WebhookDeliveryDeps } from "../_google_calendar/webhook_delivery.ts";
 
 /** The methods google-disconnect answers. */
 export const DISCONNECT_METHODS = ["POST"] as const;

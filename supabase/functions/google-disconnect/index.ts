@@ -1,10 +1,10 @@
 // Entrypoint only: wiring from the environment. The handler is ./handler.ts.
-import { callerVerifierFor } from "../_shared/caller_auth.ts";
-import { getConfig } from "../_shared/config.ts";
-import { withCors } from "../_shared/cors.ts";
-import { createGoogleOAuth } from "../_shared/google_oauth.ts";
-import { adminClientFor } from "../_shared/supabase_admin.ts";
-import { createTokenStore } from "../_shared/token_store.ts";
+import { callerVerifierFor } from "../_google_calendar/caller_auth.ts";
+import { getConfig } from "../_google_calendar/config.ts";
+import { withCors } from "../_google_calendar/cors.ts";
+import { createGoogleOAuth } from "../_google_calendar/google_oauth.ts";
+import { adminClientFor } from "../_google_calendar/supabase_admin.ts";
+import { createTokenStore } from "../_google_calendar/token_store.ts";
 import { createDisconnectHandler, DISCONNECT_METHODS as METHODS } from "./handler.ts";
 
 const config = getConfig();

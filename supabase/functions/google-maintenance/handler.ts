@@ -5,9 +5,9 @@
  * token, not a bot API key.
  */
 
-import type { CallerVerifier } from "../_shared/caller_auth.ts";
-import { AppError, logError } from "../_shared/errors.ts";
-import { errorResponse, jsonResponse } from "../_shared/http.ts";
+import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
+import { AppError, logError } from "../_google_calendar/errors.ts";
+import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
 import type { PassReport } from "./pass.ts";
 
 /** The methods google-maintenance answers. */

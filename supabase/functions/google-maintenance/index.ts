@@ -1,6 +1,6 @@
 // Entrypoint only: wiring from the environment. The handler is ./handler.ts, the pass ./pass.ts.
-import { getConfig } from "../_shared/config.ts";
-import { createCore } from "../_shared/core.ts";
+import { getConfig } from "../_google_calendar/config.ts";
+import { createCore } from "../_google_calendar/core.ts";
 import { createMaintenanceHandler } from "./handler.ts";
 import { runMaintenancePass } from "./pass.ts";
 import { maintenanceDeps, serviceOnlyCallers } from "./wiring.ts";

@@ -11,23 +11,23 @@
  * before the deadline, so the pass ends by its deadline even when Google hangs.
  */
 
-import { createAccessTokenProvider } from "../_shared/access_token.ts";
-import { pool } from "../_shared/async.ts";
-import type { Config } from "../_shared/config.ts";
-import type { Database } from "../_shared/database.types.ts";
+import { createAccessTokenProvider } from "../_google_calendar/access_token.ts";
+import { pool } from "../_google_calendar/async.ts";
+import type { Config } from "../_google_calendar/config.ts";
+import type { Database } from "../_google_calendar/database.types.ts";
 import process from "node:process";
-import { describeForLog, isAppError } from "../_shared/errors.ts";
-import type { GoogleOAuth } from "../_shared/google_oauth.ts";
-import type { RefreshLease } from "../_shared/refresh_lease.ts";
-import { type AdminClient, databaseError, nullable } from "../_shared/supabase_admin.ts";
+import { describeForLog, isAppError } from "../_google_calendar/errors.ts";
+import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
+import type { RefreshLease } from "../_google_calendar/refresh_lease.ts";
+import { type AdminClient, databaseError, nullable } from "../_google_calendar/supabase_admin.ts";
 import {
   decryptToken,
   encryptToken,
   type Keyring,
   TokenDecryptError,
-} from "../_shared/token_crypto.ts";
-import type { TokenStore } from "../_shared/token_store.ts";
-import type { DeliveryReport } from "../_shared/webhook_delivery.ts";
+} from "../_google_calendar/token_crypto.ts";
+import type { TokenStore } from "../_google_calendar/token_store.ts";
+import type { DeliveryReport } from "../_google_calendar/webhook_delivery.ts";
 
 type Rpcs = Database["public"]["Functions"];
 type RpcName = keyof Rpcs & string;
@@ -48,7 +48,7 @@ export interface MaintenanceDeps {
   timeoutMs: number;
   /**
    * Delivers due webhook events, claiming none after `deadline` (epoch ms); absent when
-   * webhooks are off. index.ts passes _shared/webhook_delivery.ts's deliverDue.
+   * webhooks are off. index.ts passes _google_calendar/webhook_delivery.ts's deliverDue.
    */
   deliverWebhooks?: (deadline: number) => Promise<DeliveryReport>;
 }
@@ -646,7 +646,7 @@ export async function runMaintenancePass(
   report.cpu_ms = cpuStart === null || cpuEnd === null ? null : Math.round(cpuEnd - cpuStart);
   return report;
 
-  /** Database work, timed and counted in the report (rpc() and the _shared modules' calls). */
+  /** Database work, timed and counted in the report (rpc() and the _google_calendar modules' calls). */
   async function timedDb<T>(call: () => Promise<T>): Promise<T> {
     const start = performance.now();
     report.database.calls++;

@@ -3,10 +3,10 @@
  * only) and the pass's dependencies from the kit's core.
  */
 
-import { type CallerVerifier, createCallerVerifier } from "../_shared/caller_auth.ts";
-import type { Config } from "../_shared/config.ts";
-import type { Core } from "../_shared/core.ts";
-import { deliverDue } from "../_shared/webhook_delivery.ts";
+import { type CallerVerifier, createCallerVerifier } from "../_google_calendar/caller_auth.ts";
+import type { Config } from "../_google_calendar/config.ts";
+import type { Core } from "../_google_calendar/core.ts";
+import { deliverDue } from "../_google_calendar/webhook_delivery.ts";
 import type { MaintenanceDeps } from "./pass.ts";
 
 /** Most webhook events one pass delivers (the receiver sees at most 8 at once). */

@@ -4,13 +4,13 @@
  * a shared account: the bot should say so).
  */
 
-import type { CallerVerifier } from "../_shared/caller_auth.ts";
-import { logError } from "../_shared/errors.ts";
-import { hasCalendarScope } from "../_shared/google_facts.ts";
-import { errorResponse, jsonResponse } from "../_shared/http.ts";
-import { readUserRequest } from "../_shared/request_input.ts";
-import { type AdminClient, databaseError } from "../_shared/supabase_admin.ts";
-import { TOKENS_TABLE, type TokenStore } from "../_shared/token_store.ts";
+import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
+import { logError } from "../_google_calendar/errors.ts";
+import { hasCalendarScope } from "../_google_calendar/google_facts.ts";
+import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
+import { readUserRequest } from "../_google_calendar/request_input.ts";
+import { type AdminClient, databaseError } from "../_google_calendar/supabase_admin.ts";
+import { TOKENS_TABLE, type TokenStore } from "../_google_calendar/token_store.ts";
 
 /** The methods google-status answers. */
 export const STATUS_METHODS = ["GET", "POST"] as const;

@@ -2,11 +2,11 @@
  * The front door for calendar skills: the one module a skill imports.
  *
  * ```ts
- * import { AppError, errorResponse, googleFetch, jsonResponse, readUserRequest } from "../_shared/mod.ts";
+ * import { AppError, errorResponse, googleFetch, jsonResponse, readUserRequest } from "../_google_calendar/mod.ts";
  * ```
  *
  * It is also the only module that holds process-wide state: the core is built here, once, from
- * this process's environment (read and validated on first use). Everything else in `_shared`
+ * this process's environment (read and validated on first use). Everything else in `_google_calendar`
  * takes its dependencies as arguments.
  */
 
