@@ -83,3 +83,41 @@ alter default privileges for role postgres in schema public
   grant all on functions to anon, authenticated, service_role;
 alter default privileges for role postgres in schema public
   grant all on sequences to anon, authenticated, service_role;
+
+-- A stand-in for Supabase Vault (supabase_vault is not in Debian), with its API's names and
+-- signatures, so that `npm run schedule -- --local` runs the same Vault statements as against a
+-- Supabase project. Unlike Vault it does not encrypt: local values only.
+create schema if not exists vault;
+create table if not exists vault.secrets (
+  id uuid primary key default gen_random_uuid(),
+  name text unique,
+  description text not null default '',
+  secret text not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create or replace view vault.decrypted_secrets as
+  select id, name, description, secret, secret as decrypted_secret, created_at, updated_at
+  from vault.secrets;
+create or replace function vault.create_secret(
+  new_secret text, new_name text default null, new_description text default ''
+) returns uuid
+language sql
+as $$
+  insert into vault.secrets (secret, name, description)
+  values (new_secret, new_name, coalesce(new_description, ''))
+  returning id
+$$;
+create or replace function vault.update_secret(
+  secret_id uuid, new_secret text default null, new_name text default null,
+  new_description text default null
+) returns void
+language sql
+as $$
+  update vault.secrets
+  set secret = coalesce(new_secret, secret), name = coalesce(new_name, name),
+      description = coalesce(new_description, description), updated_at = now()
+  where id = secret_id
+$$;
+-- As on Supabase: only the database's owner reads the secrets, not the API roles.
+revoke all on schema vault from public;
