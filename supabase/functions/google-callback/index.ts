@@ -11,5 +11,7 @@ Deno.serve(createCallbackHandler({
   config,
   db,
   google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
-  tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
+  tokens: createTokenStore(db, config.encryption, {
+    webhooks: config.webhooks !== null,
+  }),
 }));
