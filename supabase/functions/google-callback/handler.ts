@@ -54,21 +54,16 @@ export interface CallbackOutcome {
 const MAX_URL_LENGTH = 8192;
 
 const TEXT: Record<ConsentResult, string> = {
-  connected:
-    "Google Calendar is connected. You can close this tab and go back to the chat.",
-  denied:
-    "Google Calendar was not connected because access was declined. Ask for a new link " +
+  connected: "Google Calendar is connected. You can close this tab and go back to the chat.",
+  denied: "Google Calendar was not connected because access was declined. Ask for a new link " +
     "if you change your mind.",
-  partial:
-    "Google did not grant access to your calendar events. Ask for a new link and keep the " +
+  partial: "Google did not grant access to your calendar events. Ask for a new link and keep the " +
     "calendar box ticked on Google's page.",
   expired: "This link has expired or was already used. Ask for a new link.",
-  error:
-    "Google Calendar could not be connected. Please ask for a new link and try again.",
+  error: "Google Calendar could not be connected. Please ask for a new link and try again.",
 };
 
-const INVALID_LINK_TEXT =
-  "This Google Calendar link is not valid. Ask for a new link.";
+const INVALID_LINK_TEXT = "This Google Calendar link is not valid. Ask for a new link.";
 
 /** The google-callback handler over `deps`. */
 export function createCallbackHandler(
@@ -285,10 +280,8 @@ function respond(
       headers: { ...headers, location: location.href },
     });
   }
-  const status = outcome.result === "connected"
-    ? 200
-    : outcome.reason === "database_unavailable" ||
-        outcome.reason === "google_unavailable"
+  const status = outcome.result === "connected" ? 200 : outcome.reason === "database_unavailable" ||
+      outcome.reason === "google_unavailable"
     ? 503
     : 400;
   if (outcome.reason) headers["x-error-code"] = outcome.reason;

@@ -28,8 +28,7 @@ export const CHAT_TEXT: Readonly<Record<ConsentResult, string>> = Object.freeze(
     denied: "I did not give access to my Google Calendar.",
     partial: "I signed in with Google but did not give access to my calendar.",
     expired: "My Google Calendar link had expired. Please send me a new one.",
-    error:
-      "Connecting my Google Calendar did not work. Please send me a new link.",
+    error: "Connecting my Google Calendar did not work. Please send me a new link.",
   },
 );
 
