@@ -85,6 +85,36 @@ Deno.test("README: the bot's TypeScript snippet runs: a link, then a disconnect,
   assert.deepEqual(refusal, "google-connect refused: user_not_found");
 });
 
+Deno.test("README: the curl block runs against the stack on whatever ports it has", async () => {
+  const block = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!)
+    .find((b) => b.includes("/google-connect?user_id="));
+  assert(block, "the README shows the bot's calls with curl");
+  assert(!block.includes("54321"), "no fixed port: `npm start -- --ports auto` picks others");
+  const user = await createUser("curl-bot");
+  const script = "set -euo pipefail\n" + block
+    // The same command as `npm run -s status --`, for this stack's folder.
+    .replace(
+      "npm run -s status --",
+      `${DENO} run -A local/stack/main.ts status --dir ${stack.stack_dir}`,
+    )
+    .replace(/^USER_ID=.*$/m, `USER_ID=${user.id}`)
+    .replace(/^(curl .*)$/gm, "$1; echo");
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const answers = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(answers.length, 4);
+  assert(
+    String(answers[0].auth_url).startsWith(stack.google_emulator_url),
+    "google-connect: a link",
+  );
+  assert.equal(answers[1].connected, false, "google-status: not connected yet");
+  assert.equal(answers[2].code, "google_not_connected", "calendar-upcoming: not connected");
+});
+
 Deno.test("docs: the configuration table names every variable of .env.example", async () => {
   const example = await Deno.readTextFile("supabase/functions/.env.example");
   const names = [...example.matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!);

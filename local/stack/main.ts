@@ -4,6 +4,7 @@
  *   main.ts [start]   `npm start`: brings the stack up, prints its status and a consent link to
  *                     try, and stops everything on Ctrl-C, SIGTERM or SIGHUP (closed terminal).
  *   main.ts status    `npm run status`: the running stack's table; exit 1 when none runs.
+ *                     `-o env`: its URLs and keys as shell variables instead (FUNCTIONS_URL, …).
  *   main.ts stop      `npm stop`: stops the stack running in the folder (from another terminal).
  *
  * Flags: --dir <folder> (default .local; one stack per folder), --ports fixed|auto (default
@@ -24,7 +25,7 @@ import {
   startStack,
   stopLeftovers,
 } from "./stack.ts";
-import { formatStatus } from "./status.ts";
+import { formatStatus, formatStatusEnv } from "./status.ts";
 import {
   DEFAULT_MAINTENANCE_INTERVAL_SECONDS,
   type MaintenanceTimer,
@@ -170,6 +171,11 @@ async function status(): Promise<number> {
     info = JSON.parse(await Deno.readTextFile(`${dir}/stack.json`));
   } catch {
     console.log(`A local stack is starting in ${dir} (pid ${running.pid}).`);
+    return 0;
+  }
+  const o = Deno.args.indexOf("-o");
+  if ((o >= 0 && Deno.args[o + 1] === "env") || flag("output", "") === "env") {
+    console.log(formatStatusEnv(info));
     return 0;
   }
   console.log(`Local stack is running in ${info.stack_dir}.\n`);

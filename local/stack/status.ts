@@ -26,6 +26,29 @@ export function statusRows(info: StackInfo, envNote = ""): [string, string][] {
   ];
 }
 
+/** The rows `npm run status -- -o env` prints, as shell variables (like `supabase status -o env`). */
+const ENV_ROWS: Record<string, string> = {
+  "API URL": "API_URL",
+  "REST URL": "REST_URL",
+  "Functions URL": "FUNCTIONS_URL",
+  "DB URL": "DB_URL",
+  "Google emulator": "GOOGLE_EMULATOR_URL",
+  "anon key": "ANON_KEY",
+  "service_role key": "SERVICE_ROLE_KEY",
+  "bot key": "BOT_KEY",
+};
+
+/**
+ * The stack's URLs and keys as `NAME="value"` lines, for `eval "$(npm run -s status -- -o env)"`;
+ * the bot key only when the stack has one.
+ */
+export function formatStatusEnv(info: StackInfo): string {
+  return statusRows(info)
+    .filter(([k, v]) => ENV_ROWS[k] && !(k === "bot key" && v.startsWith("(")))
+    .map(([k, v]) => `${ENV_ROWS[k]}="${v.replace(/["\\$`]/g, "\\$&")}"`)
+    .join("\n");
+}
+
 /** The table as text, names right-aligned. */
 export function formatStatus(info: StackInfo, envNote = ""): string {
   const rows = statusRows(info, envNote);

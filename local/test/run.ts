@@ -2,8 +2,8 @@
  * `npm test`: the whole suite. `deno fmt --check`, `deno lint` and `deno check` over all code;
  * the unit tests beside the modules (supabase/functions, local: no stack, seconds); then against
  * one stack: pgTAP (pg_prove), the Supabase advisors and the Deno tests of tests/ (which include
- * the browser run and the database-types check). Ends with one line `N passed, N failed`
- * counting every test that ran. `npm run test:unit` runs the unit tier alone.
+ * the browser run and the database-types check). Ends with the total time and one line
+ * `N passed, N failed` counting every test that ran; no colour codes (NO_COLOR for every child). `npm run test:unit` runs the unit tier alone.
  *
  * The stack: STACK_FILE names a running one (CI, `npm start`, or another Supabase stack);
  * without it a private stack is started on free ports in a folder of its own,
@@ -28,6 +28,8 @@ interface Tally {
   failed: number;
 }
 
+/** When the run started: the total time is printed before the summary line. */
+const runStarted = performance.now();
 const tallies: Tally[] = [];
 let stack: Stack | null = null;
 const abort = new AbortController();
@@ -76,6 +78,8 @@ console.log("");
 for (const t of tallies) console.log(`  ${t.name}: ${t.passed} passed, ${t.failed} failed`);
 const passed = tallies.reduce((n, t) => n + t.passed, 0);
 const failed = tallies.reduce((n, t) => n + t.failed, 0);
+const seconds = Math.round((performance.now() - runStarted) / 1000);
+console.log(`Total time: ${Math.floor(seconds / 60)} min ${seconds % 60} s`);
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(failed === 0 ? 0 : 1);
 
@@ -161,7 +165,8 @@ function sessionOrphaned(pid: number): boolean {
 async function runShown(cmd: string, args: string[], env: Record<string, string> = {}) {
   const child = new Deno.Command(cmd, {
     args,
-    env,
+    // No colour codes in the logs (Deno, the Supabase CLI and others honour NO_COLOR).
+    env: { ...env, NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
