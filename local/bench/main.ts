@@ -15,6 +15,10 @@
  */
 
 import { startStack } from "../stack/stack.ts";
+import { DENO } from "../stack/tools.ts";
+import { newWebhookSecret } from "../stack/webhook_receiver.ts";
+import { TextLineStream } from "./lines.ts";
+import { pidOn } from "./nice.ts";
 import { type BenchContext, createUsers, elapsedSeconds, log, OUT_DIR } from "./context.ts";
 import { connectFully } from "./flows.ts";
 import { PHASES } from "./phases/mod.ts";
@@ -47,10 +51,27 @@ await Deno.remove(STACK_DIR, { recursive: true }).catch(() => {});
 const machine = await machineInfo();
 log(`machine: ${machine.nproc} × ${machine.cpu}, Deno ${machine.deno}${quick ? " (quick)" : ""}`);
 log(`starting a private stack in ${STACK_DIR}`);
+// The webhook receiver in a process of its own, so its CPU priority can be lowered (nice.ts).
+const receiverSecret = newWebhookSecret();
+const receiver = new Deno.Command(DENO, {
+  args: [
+    "run",
+    "--quiet",
+    "--allow-all",
+    "local/bench/webhook_receiver_process.ts",
+    receiverSecret,
+  ],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const receiverUrl = (await receiver.stdout.pipeThrough(new TextDecoderStream())
+  .pipeThrough(new TextLineStream()).getReader().read()).value!;
 const stack = await startStack({
   dir: STACK_DIR,
   ports: "auto",
   extraFunctionDirs: ["local/bench/functions"],
+  functionEnv: { BOT_WEBHOOK_URL: receiverUrl, BOT_WEBHOOK_SECRET: receiverSecret },
 });
 let exitCode = 0;
 try {
@@ -68,6 +89,10 @@ try {
         return id!;
       }),
     usedCallbackUrls: [],
+    othersPids: () => {
+      const emulator = pidOn(stack.info.google_emulator_url);
+      return [receiver.pid, ...(emulator ? [emulator] : [])];
+    },
   };
   const memoryOnly = flag("memory-only");
   if (memoryOnly) ctx.memoryOnly = memoryOnly.split(",");
@@ -101,5 +126,7 @@ try {
   exitCode = 1;
 } finally {
   await stack.stop();
+  await receiver.stdin.close().catch(() => {});
+  await receiver.status;
 }
 Deno.exit(exitCode);

@@ -21,7 +21,7 @@ export function planFor(quick: boolean, memoryRequests?: number) {
     },
     accessToken: { runs: size(1, 3), calls: size(300, 1000) },
     nearExpiry: { runs: size(3, 20), calls: size(20, 50) },
-    storm: { runs: size(1, 3), processes: 4, callers: 200 },
+    storm: { runs: size(1, 3), processes: 4, callers: 200, singles: size(3, 10) },
     cold: { runs: size(1, 5) },
     webhooks: {
       callbacks: {

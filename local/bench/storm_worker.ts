@@ -2,8 +2,9 @@
  * One of the refresh storm's processes: builds the functions' services, warms its connections on
  * a user whose token is valid (reads, and a few refreshes), prints `ready`, then for every `go`
  * line on stdin fires `n` concurrent getGoogleAccessToken(userId) calls (for `valid`, the same
- * on the warm user, whose token needs no refresh) and prints one JSON line with each call's wait
- * in milliseconds (from the line) and the errors. `exit` (or end of input) ends it.
+ * on the warm user, whose token needs no refresh; for `single`, one call alone: the uncontended
+ * refresh path when the token has expired) and prints one JSON line with each call's wait in
+ * milliseconds (from the line) and the errors. `exit` (or end of input) ends it.
  * Usage: storm_worker.ts <stack.json> <warm_user_id> <user_id> <n>
  */
 
@@ -25,15 +26,18 @@ for await (
     .pipeThrough(new TextLineStream())
 ) {
   const command = line.trim();
-  if (command !== "go" && command !== "valid") break;
-  const target = command === "go" ? userId! : warmUserId!;
+  if (command !== "go" && command !== "valid" && command !== "single") break;
+  const target = command === "valid" ? warmUserId! : userId!;
   const start = performance.now();
   const results = await Promise.all(
-    Array.from({ length: Number(n) }, () =>
-      accessTokens.getGoogleAccessToken(target).then(
-        (t) => ({ ms: performance.now() - start, token: t.accessToken.slice(-8) }),
-        (e) => ({ ms: performance.now() - start, error: String(e?.code ?? e) }),
-      )),
+    Array.from(
+      { length: command === "single" ? 1 : Number(n) },
+      () =>
+        accessTokens.getGoogleAccessToken(target).then(
+          (t) => ({ ms: performance.now() - start, token: t.accessToken.slice(-8) }),
+          (e) => ({ ms: performance.now() - start, error: String(e?.code ?? e) }),
+        ),
+    ),
   );
   const waits = results.map((r) => r.ms);
   const errors = results.filter((r) => "error" in r).map((r) => (r as { error: string }).error);

@@ -1,9 +1,10 @@
 /**
  * Refresh storm: 200 concurrent callers over 4 processes (storm_worker.ts) on an expired token.
- * Refresh grants are counted at the emulator (must be exactly 1) and the callers' wait is set
- * against one bare refresh round trip at the emulator. The same storm on a valid token (no
- * refresh: one read per process) is reported beside it: the floor that 4 processes reading at
- * once on this machine set for any storm.
+ * Refresh grants are counted at the emulator (must be exactly 1). The callers' p99 wait is set
+ * against two floors measured in the same run: the same storm on a valid token (no refresh: what
+ * 4 processes reading at once cost on this machine) and the uncontended single-caller refresh
+ * path (one caller, an expired token: read, lease, refresh at Google, save). Goal: p99 ≤
+ * valid-storm p99 + 1.2 × that path. One bare refresh round trip at the emulator is reported too.
  */
 
 import { queryRows } from "../../stack/postgres.ts";
@@ -102,15 +103,29 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
         errors: outs.flatMap((o) => o.errors),
       };
     };
-    const runs = [];
-    const validP99s: number[] = [];
-    for (let r = 0; r < ctx.plan.storm.runs; r++) {
-      validP99s.push(percentile((await storm("valid")).waits, 99));
-      await queryRows(
+    const expire = () =>
+      queryRows(
         info.db_url,
         `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute' ` +
           `where user_id = '${userId}'`,
       );
+    // The uncontended single-caller refresh path: one caller in one process, token expired.
+    const singles: number[] = [];
+    const single = new TextEncoder().encode("single\n");
+    for (let i = 0; i < ctx.plan.storm.singles; i++) {
+      await expire();
+      await workers[0]!.writer.write(single);
+      const { value } = await workers[0]!.lines.read();
+      const out = JSON.parse(value!) as { waits: number[]; errors: string[] };
+      if (out.errors.length > 0) throw new Error(`single refresh failed: ${out.errors[0]}`);
+      singles.push(out.waits[0]!);
+    }
+    const singlePath = median(singles);
+    const runs = [];
+    const validP99s: number[] = [];
+    for (let r = 0; r < ctx.plan.storm.runs; r++) {
+      validP99s.push(percentile((await storm("valid")).waits, 99));
+      await expire();
       const before = await refreshGrants(ctx);
       const { waits, errors } = await storm("go");
       const after = await refreshGrants(ctx);
@@ -124,26 +139,30 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
       });
     }
     const p99 = median(runs.map((x) => x.p99));
+    const validP99 = median(validP99s);
+    const waitGoal = validP99 + 1.2 * singlePath;
+    const oneGrant = runs.every((x) => x.refresh_grants === 1 && x.caller_errors === 0);
     const st = {
-      goal: "exactly 1 refresh grant per storm; wait p99 ≤ 1.5 × the bare refresh + 5 ms",
+      goal: "exactly 1 refresh grant per storm; wait p99 ≤ the valid-token storm's p99 + " +
+        "1.2 × the uncontended single-caller refresh path, both in this run",
       callers,
       processes,
       refresh_grants: runs.map((x) => x.refresh_grants),
       caller_errors: runs.reduce((n, x) => n + x.caller_errors, 0),
       wait_p50: round(median(runs.map((x) => x.p50)), 2),
       wait_p99: round(p99, 2),
+      valid_token_storm_p99: round(validP99, 2),
+      single_refresh_path_p50: round(singlePath, 2),
+      single_refresh_path_runs: singles.map((t) => round(t, 2)),
       bare_refresh_p50: round(bare.p50, 2),
-      valid_token_storm_p99: round(median(validP99s), 2),
-      p99_ratio: round(p99 / bare.p50, 2),
-      one_grant: runs.every((x) => x.refresh_grants === 1 && x.caller_errors === 0),
-      wait_goal_ms: round(1.5 * bare.p50 + 5, 2),
-      goal_met: runs.every((x) => x.refresh_grants === 1 && x.caller_errors === 0) &&
-        p99 <= 1.5 * bare.p50 + 5,
+      one_grant: oneGrant,
+      wait_goal_ms: round(waitGoal, 2),
+      goal_met: oneGrant && p99 <= waitGoal,
       runs,
     };
     log(
-      `  grants ${st.refresh_grants.join(",")}, wait p99 ${st.wait_p99} ms, ` +
-        `bare refresh ${st.bare_refresh_p50} ms`,
+      `  grants ${st.refresh_grants.join(",")}, wait p99 ${st.wait_p99} ms, valid storm p99 ` +
+        `${st.valid_token_storm_p99} ms, single refresh path ${st.single_refresh_path_p50} ms`,
     );
     return {
       section: st,
@@ -151,9 +170,11 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
         figure: `refresh storm, ${st.callers} callers in ${st.processes} processes`,
         measured: `grants ${st.refresh_grants.join(", ")}; wait p50 ${st.wait_p50} ms, ` +
           `p99 ${st.wait_p99} ms`,
-        baseline: `bare refresh p50 ${st.bare_refresh_p50} ms; the same storm on a valid ` +
-          `token (no refresh): p99 ${st.valid_token_storm_p99} ms`,
-        ratio: `p99 wait ${st.p99_ratio} ×`,
+        baseline: `the same storm on a valid token: p99 ${st.valid_token_storm_p99} ms; one ` +
+          `caller refreshing alone: ${st.single_refresh_path_p50} ms (bare refresh at the ` +
+          `emulator ${st.bare_refresh_p50} ms)`,
+        ratio: `p99 − valid p99 = ${round(p99 - validP99, 2)} ms = ` +
+          `${round((p99 - validP99) / singlePath, 2)} × the single path`,
         goal: `1 grant, p99 ≤ ${st.wait_goal_ms} ms: ${mark(st.goal_met)}`,
       }],
     };

@@ -66,9 +66,7 @@ const TEXT: Record<ConsentResult, string> = {
 const INVALID_LINK_TEXT = "This Google Calendar link is not valid. Ask for a new link.";
 
 /** The google-callback handler over `deps`. */
-export function createCallbackHandler(
-  deps: CallbackDeps,
-): (req: Request) => Promise<Response> {
+export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Promise<Response> {
   // Imported once per process rather than on every callback.
   const withKey = { ...deps, stateKey: importStateKey(deps.config.state) };
   return async (req) => {
@@ -88,11 +86,7 @@ export function createCallbackHandler(
     // The bot hears of it in the background: the redirect never waits for the webhook.
     if (outcome.userId && outcome.result !== "expired") {
       deliverSoon(
-        {
-          db: deps.db,
-          webhooks: deps.config.webhooks,
-          timeoutMs: deps.config.httpTimeoutMs,
-        },
+        { db: deps.db, webhooks: deps.config.webhooks, timeoutMs: deps.config.httpTimeoutMs },
         outcome.userId,
       );
     }
@@ -119,25 +113,17 @@ export async function completeConsent(
     }
     const url = new URL(requestUrl);
     const states = url.searchParams.getAll("state");
-    if (states.length !== 1) {
-      throw new AppError("state_invalid", "The sign-in link is not valid.");
-    }
+    if (states.length !== 1) throw new AppError("state_invalid", "The sign-in link is not valid.");
     // Which of two would count is up to each parser: refuse, before the flow is used up.
     for (const name of REPEAT_REFUSED) {
       if (url.searchParams.getAll(name).length > 1) {
-        throw new AppError(
-          "invalid_request",
-          `${name} was given more than once.`,
-        );
+        throw new AppError("invalid_request", `${name} was given more than once.`);
       }
     }
     // Google answers with a code or an error. Anything else (a state copied out of a consent
     // link, say) is refused before the flow is used up, so the person's real answer still works.
     if (!url.searchParams.has("code") && !url.searchParams.has("error")) {
-      throw new AppError(
-        "invalid_request",
-        "This is not an answer from Google.",
-      );
+      throw new AppError("invalid_request", "This is not an answer from Google.");
     }
     const state = states[0]!;
     const { config } = deps;
@@ -149,9 +135,7 @@ export async function completeConsent(
     // names only the flow; the user comes from the flow, and must be the one the state was
     // signed for (defence in depth: a flow row pointing elsewhere is refused, not completed).
     const flow = await consumeFlow(deps.db, claims.jti);
-    if (!flow) {
-      throw new AppError("flow_not_found", "This link was already used.");
-    }
+    if (!flow) throw new AppError("flow_not_found", "This link was already used.");
     if (!(await stateBelongsTo(stateKey, claims, flow.userId))) {
       verified = false;
       throw new AppError("state_invalid", "The sign-in link is not valid.");
@@ -169,23 +153,17 @@ export async function completeConsent(
       codeVerifier: flow.codeVerifier,
     });
     if (!hasCalendarScope(tokens.scopes)) {
-      throw new AppError(
-        "google_scope_missing",
-        "Calendar access was not granted.",
-      );
+      throw new AppError("google_scope_missing", "Calendar access was not granted.");
     }
     if (
-      flow.expectedGoogleEmail !== null &&
-      !isExpectedAccount(account, flow.expectedGoogleEmail)
+      flow.expectedGoogleEmail !== null && !isExpectedAccount(account, flow.expectedGoogleEmail)
     ) {
       // A forwarded link, or the wrong account picked: store nothing. Google's grant to us is
       // given back at once (best effort) rather than left unused at Google, unless some user
       // (this one included) holds that account: any revocation would end their grant too.
-      const linked = await deps.tokens.linkedGoogleAccounts([account.sub])
-        .catch(() => null);
+      const linked = await deps.tokens.linkedGoogleAccounts([account.sub]).catch(() => null);
       if (linked?.size === 0) {
-        await deps.google.revoke(tokens.refreshToken ?? tokens.accessToken)
-          .catch(() => false);
+        await deps.google.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => false);
       }
       throw new AppError(
         "google_account_mismatch",
@@ -205,20 +183,13 @@ export async function completeConsent(
     return { result: "connected", userId, verified };
   } catch (error) {
     const app = toAppError(error);
-    if (app.code === "internal_error") {
-      console.error(`google-callback: ${describeForLog(app)}`);
-    }
+    if (app.code === "internal_error") console.error(`google-callback: ${describeForLog(app)}`);
     const result = resultFor(app.code);
     // Only a verified state and its taken flow name a user: a stranger makes no event.
     if (userId && result !== "expired" && result !== "connected") {
       await recordFailure(deps, { userId, result, reason: app.code });
     }
-    return {
-      result,
-      reason: app.code,
-      verified,
-      ...(userId ? { userId } : {}),
-    };
+    return { result, reason: app.code, verified, ...(userId ? { userId } : {}) };
   }
 }
 
@@ -242,13 +213,9 @@ async function recordFailure(
   deps: CallbackDeps,
   failure: { userId: string; result: ConnectFailureResult; reason: string },
 ): Promise<void> {
-  await recordConnectFailure(deps.db, failure, deps.config.webhooks).catch(
-    (error) => {
-      console.error(
-        `google-callback: connect_failed not queued: ${describeForLog(error)}`,
-      );
-    },
-  );
+  await recordConnectFailure(deps.db, failure, deps.config.webhooks).catch((error) => {
+    console.error(`google-callback: connect_failed not queued: ${describeForLog(error)}`);
+  });
 }
 
 function resultFor(code: ErrorCode): ConsentResult {
@@ -265,23 +232,18 @@ function resultFor(code: ErrorCode): ConsentResult {
   }
 }
 
-function respond(
-  outcome: CallbackOutcome,
-  resultPageUrl: string | null,
-): Response {
+function respond(outcome: CallbackOutcome, resultPageUrl: string | null): Response {
   const headers: Record<string, string> = { ...SECURITY_HEADERS };
   // Without a verified state the request did not come from a flow we started: there is no
   // person's journey to continue, so it is refused outright rather than redirected.
   const unverified = !outcome.verified && outcome.reason !== "state_expired";
   if (resultPageUrl && !unverified) {
     const location = resultLocation(resultPageUrl, outcome);
-    return new Response(null, {
-      status: 303,
-      headers: { ...headers, location: location.href },
-    });
+    return new Response(null, { status: 303, headers: { ...headers, location: location.href } });
   }
-  const status = outcome.result === "connected" ? 200 : outcome.reason === "database_unavailable" ||
-      outcome.reason === "google_unavailable"
+  const status = outcome.result === "connected"
+    ? 200
+    : outcome.reason === "database_unavailable" || outcome.reason === "google_unavailable"
     ? 503
     : 400;
   if (outcome.reason) headers["x-error-code"] = outcome.reason;

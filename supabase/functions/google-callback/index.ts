@@ -11,7 +11,5 @@ Deno.serve(createCallbackHandler({
   config,
   db,
   google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
-  tokens: createTokenStore(db, config.encryption, {
-    webhooks: config.webhooks !== null,
-  }),
+  tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
 }));
