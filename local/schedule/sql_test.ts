@@ -5,7 +5,7 @@ Deno.test("schedule sql: the job posts to google-maintenance with the key from V
   const steps = scheduleSteps("*/5 * * * *");
   const job = steps.find((s) => s.sql.includes("cron.schedule"))!;
   assert.ok(job.cronAndNet);
-  assert.match(job.sql, /'google-maintenance',\n  '\*\/5 \* \* \* \*'/);
+  assert.match(job.sql, /'google-maintenance',\n {2}'\*\/5 \* \* \* \*'/);
   assert.match(job.sql, /net\.http_post/);
   assert.match(job.sql, /'\/functions\/v1\/google-maintenance'/);
   assert.match(job.sql, /name = 'google_maintenance_key'/);
