@@ -109,6 +109,22 @@ export const CALENDAR_CONTROLS: Readonly<Record<string, PostControl>> = {
     return { id: calendar.id, timeZone: calendar.timeZone, summary: calendar.summary };
   },
 
+  /** Channels reach their end now: `{id}` one channel, `{email}` every channel on that calendar. */
+  "calendar/channels/expire"(state, body) {
+    const now = state.now();
+    let expired = 0;
+    for (const channel of state.push.channels.values()) {
+      const match = typeof body.id === "string"
+        ? channel.id === body.id
+        : channel.calendarId === emailOf(body);
+      if (match && channel.expiration > now) {
+        channel.expiration = now;
+        expired += 1;
+      }
+    }
+    return { expired };
+  },
+
   /** Every sync token of the account's calendar now answers 410 fullSyncRequired. */
   async "calendar/sync-tokens/invalidate"(state, body) {
     const calendar = await calendarOf(state, body);
@@ -132,6 +148,13 @@ export function calendarControlRoute(
       return Response.json({
         notices: state.calendarNotices.filter((n) => email === undefined || n.calendarId === email),
       });
+    case "GET /__emulator/calendar/channels": {
+      const now = state.now();
+      const channels = [...state.push.channels.values()]
+        .filter((c) => email === undefined || c.calendarId === email)
+        .map((c) => ({ ...c, expired: c.expiration <= now }));
+      return Response.json({ channels });
+    }
     case "GET /__emulator/calendar/events": {
       if (email === undefined) {
         return Response.json({ error: "email is required" }, { status: 400 });

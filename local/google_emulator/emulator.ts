@@ -138,6 +138,9 @@ export async function createGoogleEmulator(
       if (answer.ok) return json;
       throw new ControlError(`${answer.status} ${json?.error?.errors?.[0]?.reason ?? ""}`.trim());
     },
-    close: () => state.faults.close(),
+    close: () => {
+      state.faults.close();
+      state.push.close();
+    },
   };
 }

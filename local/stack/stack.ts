@@ -375,6 +375,9 @@ async function startEmulator(port: number, options: {
       options.secrets.google_client_secret,
       "--redirect-uri",
       options.redirectUri,
+      // The functions serve plain http on loopback; Google itself only pushes to https.
+      "--allow-http-loopback-push",
+      "true",
     ],
     env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
     clearEnv: true,
