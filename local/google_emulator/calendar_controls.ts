@@ -11,6 +11,7 @@ import { parseSeedEvents } from "./calendar.ts";
 import type { Calendar } from "./calendar_store.ts";
 import { isTimeZone } from "./calendar_time.ts";
 import { bad, type ControlBody, emailOf, type PostControl } from "./control_utils.ts";
+import { seedDemoCalendar } from "./demo_calendar.ts";
 import { applyEventInput } from "./event_input.ts";
 import { renderEvent } from "./event_view.ts";
 import { deleteEvent, insertEvent, writeEvent } from "./events.ts";
@@ -91,6 +92,11 @@ export const CALENDAR_CONTROLS: Readonly<Record<string, PostControl>> = {
       ifMatch: null,
     });
     return result instanceof Response ? result : { deleted: result.id };
+  },
+
+  /** Adds the demo week to the account's calendar (zone Europe/Paris): `{email}` → `{count}`. */
+  async "calendar/demo"(state, body) {
+    return { count: await seedDemoCalendar(state, emailOf(body)) };
   },
 
   /** The calendar's settings: `{email, timeZone?, summary?}`. */

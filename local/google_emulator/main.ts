@@ -17,6 +17,7 @@ const USAGE = `usage: main.ts --client-id ID --client-secret SECRET --redirect-u
   --code-ttl SECS           authorization code lifetime (default 600)
   --id-token-issuer-style url|bare   (default url)
   --account EMAIL           repeatable; accounts listed in the chooser
+  --demo-calendar EMAIL     repeatable; that account's calendar starts with the demo week
   --allow-http-loopback-push true|false  events.watch also accepts http:// loopback addresses
                             (Google takes https only; for a local stack on plain http)`;
 
@@ -48,6 +49,7 @@ export function parseCliArgs(args: readonly string[]): ServeGoogleEmulatorOption
     "id-token-issuer-style",
     "account",
     "allow-http-loopback-push",
+    "demo-calendar",
   ];
   const unknown = [...values.keys()].find((name) => !known.includes(name));
   if (unknown !== undefined) return `unknown flag --${unknown}`;
@@ -80,6 +82,8 @@ export function parseCliArgs(args: readonly string[]): ServeGoogleEmulatorOption
     if (!(seconds > 0)) return `--${flag} must be a positive number`;
     options[key] = seconds;
   }
+  const demo = values.get("demo-calendar");
+  if (demo !== undefined) options.demoCalendars = demo;
   const loopbackPush = one("allow-http-loopback-push");
   if (loopbackPush !== undefined) {
     if (loopbackPush !== "true" && loopbackPush !== "false") {

@@ -35,6 +35,8 @@ export interface GoogleEmulatorOptions {
    * takes only https; this exists for a local stack whose functions serve plain http.
    */
   allowHttpLoopbackPush?: boolean;
+  /** Accounts whose calendar starts with the demo week (demo_calendar.ts); they join the chooser. */
+  demoCalendars?: string[];
   /** First retry delay of a push message answered 500/502/503/504 (doubles per try). */
   pushRetryBaseMs?: number;
 }
