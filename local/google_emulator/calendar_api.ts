@@ -65,6 +65,13 @@ const COMPILED = ROUTES.map((route) => ({
   pattern: new RegExp(`^${route.path.replace(/\{\w+\}/g, "([^/]+)")}$`),
 }));
 
+/** Google's name of the method a request calls (`calendar.v3.Events.Insert`), if any. */
+export function calendarMethodName(method: string, path: string): string | undefined {
+  const rest = path.slice(CALENDAR_PREFIX.length);
+  return COMPILED.find(({ route, pattern }) => route.method === method && pattern.test(rest))
+    ?.route.name;
+}
+
 /** Answers a request whose path starts with `/calendar/v3/`. */
 export async function calendarApi(
   state: EmulatorState,
