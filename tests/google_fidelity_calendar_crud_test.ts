@@ -220,7 +220,7 @@ Deno.test("fidelity: conferenceDataVersion=1 makes a Meet link; sendUpdates=all 
     assert.equal(created.data.conferenceData?.entryPoints?.[0]?.uri, created.data.hangoutLink);
     assert.deepEqual(
       created.data.attendees?.map((a) => [a.email, a.responseStatus, a.self ?? false]),
-      [["bob@example.org", "needsAction", false], [TEST_EMAIL, "needsAction", true]],
+      [["bob@example.org", "needsAction", false], [TEST_EMAIL, "accepted", true]],
     );
     const notices = await (await fetch(`${url}/__emulator/calendar/notices?email=${TEST_EMAIL}`))
       .json();
