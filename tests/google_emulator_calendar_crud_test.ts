@@ -279,6 +279,18 @@ Deno.test("emulator: calendarList.get and calendars.get give the primary calenda
     "/calendar/v3/calendars/primary",
   );
   assert.equal(refused.status, 403, "calendars.get is not covered by calendar.events");
+  const setting = await call(emulator, token, "GET", "/calendar/v3/users/me/settings/timezone");
+  assert.deepEqual([setting.status, setting.body.value], [200, "Asia/Tokyo"]);
+  assert.equal(
+    (await call(emulator, token, "GET", "/calendar/v3/users/me/settings/nothing")).status,
+    404,
+  );
+  const list = await call(eventsOnly.emulator, eventsOnly.token, "GET", BASE);
+  assert.equal(
+    list.body.timeZone,
+    "UTC",
+    "a calendar.events grant reads the zone from events.list",
+  );
 });
 
 Deno.test("emulator: another client's writes (controls) change etags and show in the API", async () => {
