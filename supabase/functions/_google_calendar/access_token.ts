@@ -21,6 +21,8 @@ export interface GoogleAccessToken {
   accessToken: string;
   expiresAt: Date | null;
   scopes: string[];
+  /** The connected Google account's address, as Google said at consent. */
+  googleEmail?: string | null;
 }
 
 /** Tuning; the defaults suit production. */
@@ -133,6 +135,7 @@ export function createAccessTokenProvider(
     accessToken: row.accessToken,
     expiresAt: row.expiresAt,
     scopes: row.scopes,
+    googleEmail: row.googleEmail,
   });
 
   /** Retries while attempts are left and (for a waiting caller) the next can end in time. */
@@ -216,7 +219,12 @@ export function createAccessTokenProvider(
       // Saved as Google answered, so status shows it; the grant no longer covers Calendar.
       throw new AppError("google_scope_missing", "Calendar access is no longer granted.");
     }
-    return { accessToken: refreshed.accessToken, expiresAt: refreshed.expiresAt, scopes };
+    return {
+      accessToken: refreshed.accessToken,
+      expiresAt: refreshed.expiresAt,
+      scopes,
+      googleEmail: row.googleEmail,
+    };
   }
 
   /**

@@ -14,12 +14,16 @@ import type { GoogleAccessToken } from "./access_token.ts";
 import { getConfig } from "./config.ts";
 import { type Core, createCore } from "./core.ts";
 import { readUserRequest as readUserRequestWith } from "./request_input.ts";
+import { createToolRunner, type ToolRunner } from "./calendar/runner.ts";
 
 export { AppError, type ErrorCode, isAppError, logError } from "./errors.ts";
 export { errorResponse, jsonResponse } from "./http.ts";
 export type { GoogleAccessToken } from "./access_token.ts";
+export { toolCatalog } from "./calendar/runner.ts";
+export type { ToolRunner } from "./calendar/runner.ts";
 
 let core: Core | undefined;
+let tools: ToolRunner | undefined;
 
 /** This process's core, from its environment. Exported for the kit's own functions. */
 export function processCore(): Core {
@@ -65,4 +69,27 @@ export function readUserRequest(
     methods: options.methods,
     params: options.params ?? [],
   });
+}
+
+/** This process's calendar tool runner (calendar/), over its core. */
+export function processTools(): ToolRunner {
+  if (!tools) {
+    const { accessTokens, config } = processCore();
+    tools = createToolRunner({
+      accessTokens,
+      apiBaseUrl: config.google.apiBaseUrl,
+      timeoutMs: config.httpTimeoutMs,
+    });
+  }
+  return tools;
+}
+
+/**
+ * Runs one of the kit's calendar tools (list_events, create_event, ...: docs/tools.md) for
+ * `userId`: the input is checked first (invalid_input, invalid_time_range: nothing reaches
+ * Google), then the grant's scopes (google_scope_missing with needed_scopes). Answers the tool's
+ * JSON result; throws AppError with a code a person or a model can act on.
+ */
+export function runCalendarTool(userId: string, tool: string, input: unknown): Promise<unknown> {
+  return processTools()(userId, tool, input);
 }
