@@ -30,8 +30,12 @@ export function refineWith<T>(check: (value: T) => void) {
   return (value: T, ctx: z.RefinementCtx) => {
     try {
       check(value);
-    } catch (error) {
-      if (!(error instanceof InputProblem)) throw error;
+    } catch (caught) {
+      // A field that already failed its own check (e.g. an unknown time_zone) can make a
+      // cross-field check throw: that field's issue comes first and says it.
+      const error = caught instanceof InputProblem
+        ? caught
+        : new InputProblem("input", "could not be read; check each field.");
       ctx.addIssue({
         code: "custom",
         message: error.message,

@@ -26,7 +26,7 @@ export const getCalendarContext = defineTool({
       time_zone: zone,
       now: inZone(now, zone),
       today: here.toPlainDate().toString(),
-      weekday: here.toLocaleString("en-US", { weekday: "long", timeZone: zone }),
+      weekday: here.toLocaleString("en-US", { weekday: "long" }),
       google_email: ctx.googleEmail,
       calendar_id: "primary",
       granted_scopes: granted,
