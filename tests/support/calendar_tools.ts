@@ -67,15 +67,37 @@ export async function mcpCall(
   return { isError: answer.isError === true, data: JSON.parse(content[0]!.text) };
 }
 
-/** Every Calendar API call the emulator has answered so far (all of its calendar counters). */
+/** Every Calendar API call the emulator has answered so far (by method, errors included). */
 export async function googleApiCalls(): Promise<number> {
-  const stats = await client.stats() as unknown as Record<string, unknown>;
-  let total = 0;
-  for (const [key, value] of Object.entries(stats)) {
-    if (!/events|calendar|freebusy|channels/i.test(key) || /faults/i.test(key)) continue;
-    if (value && typeof value === "object") {
-      for (const n of Object.values(value)) if (typeof n === "number") total += n;
-    }
-  }
-  return total;
+  const stats = await client.stats() as unknown as {
+    calendarCalls?: Record<string, { ok: number; error: number }>;
+    eventsCalls: { ok: number; error: number };
+    faultsServed: Record<string, number>;
+  };
+  const calls = stats.calendarCalls
+    ? Object.values(stats.calendarCalls).reduce((n, c) => n + c.ok + c.error, 0)
+    : stats.eventsCalls.ok + stats.eventsCalls.error;
+  return calls + (stats.faultsServed.events ?? 0);
+}
+
+/** One tool call through either door: the result, or the error JSON. */
+export type Door = "http" | "mcp";
+
+/** Calls tools for one user through one door; `close` when done. */
+export async function toolCaller(door: Door, userId: string) {
+  const mcp = door === "mcp" ? await mcpClient(userId) : null;
+  return {
+    // deno-lint-ignore no-explicit-any
+    async call(tool: string, input: Record<string, unknown>): Promise<Record<string, any>> {
+      if (mcp) {
+        const { isError, data } = await mcpCall(mcp, tool, input);
+        return isError ? { error: data } : data;
+      }
+      const { status, body } = await callTool(userId, tool, input);
+      return status === 200 ? body.result! : { error: body };
+    },
+    async close() {
+      await mcp?.close();
+    },
+  };
 }
