@@ -14,12 +14,11 @@ import type { GoogleAccessToken } from "./access_token.ts";
 import { getConfig } from "./config.ts";
 import { type Core, createCore } from "./core.ts";
 import { readUserRequest as readUserRequestWith } from "./request_input.ts";
-import { createToolRunner, type ToolRunner } from "./calendar/runner.ts";
+import type { ToolRunner } from "./calendar/runner.ts";
 
 export { AppError, type ErrorCode, isAppError, logError } from "./errors.ts";
 export { errorResponse, jsonResponse } from "./http.ts";
 export type { GoogleAccessToken } from "./access_token.ts";
-export { toolCatalog } from "./calendar/runner.ts";
 export type { ToolRunner } from "./calendar/runner.ts";
 
 let core: Core | undefined;
@@ -71,25 +70,21 @@ export function readUserRequest(
   });
 }
 
-/** This process's calendar tool runner (calendar/), over its core. */
-export function processTools(): ToolRunner {
-  if (!tools) {
-    const { accessTokens, config } = processCore();
-    tools = createToolRunner({
-      accessTokens,
-      apiBaseUrl: config.google.apiBaseUrl,
-      timeoutMs: config.httpTimeoutMs,
-    });
-  }
-  return tools;
-}
-
 /**
  * Runs one of the kit's calendar tools (list_events, create_event, ...: docs/tools.md) for
  * `userId`: the input is checked first (invalid_input, invalid_time_range: nothing reaches
  * Google), then the grant's scopes (google_scope_missing with needed_scopes). Answers the tool's
- * JSON result; throws AppError with a code a person or a model can act on.
+ * JSON result; throws AppError with a code a person or a model can act on. The tools (and zod,
+ * Temporal) load on the first call, so a skill that never runs one does not pay for them at boot.
  */
-export function runCalendarTool(userId: string, tool: string, input: unknown): Promise<unknown> {
-  return processTools()(userId, tool, input);
+export async function runCalendarTool(
+  userId: string,
+  tool: string,
+  input: unknown,
+): Promise<unknown> {
+  if (!tools) {
+    const { toolRunnerFor } = await import("./calendar/runner.ts");
+    tools = toolRunnerFor(processCore());
+  }
+  return await tools(userId, tool, input);
 }

@@ -1,11 +1,13 @@
 // Entrypoint only. The handler is ./handler.ts.
-import { processCore, processTools } from "../_google_calendar/mod.ts";
+import { processCore } from "../_google_calendar/mod.ts";
+import { toolRunnerFor } from "../_google_calendar/calendar/runner.ts";
 import { withCors } from "../_google_calendar/cors.ts";
 import { createToolsHandler, TOOLS_METHODS } from "./handler.ts";
 
-const { config, callers } = processCore();
+const core = processCore();
+const { config, callers } = core;
 Deno.serve(
-  withCors(createToolsHandler({ callers, run: processTools() }), {
+  withCors(createToolsHandler({ callers, run: toolRunnerFor(core) }), {
     allowedOrigins: config.allowedOrigins,
     methods: TOOLS_METHODS,
   }),

@@ -6,6 +6,7 @@
 
 import { z } from "zod";
 import type { AccessTokenProvider, GoogleAccessToken } from "../access_token.ts";
+import type { Core } from "../core.ts";
 import { AppError, isAppError } from "../errors.ts";
 import { createGoogleFetch } from "../google_fetch.ts";
 import type { CalendarTool, ToolContext } from "./tool.ts";
@@ -22,6 +23,15 @@ export interface ToolRunnerDeps {
 
 /** Runs `tool` (by name) for `userId` with an untrusted `input`. */
 export type ToolRunner = (userId: string, tool: string, input: unknown) => Promise<unknown>;
+
+/** The runner over a function's core. */
+export function toolRunnerFor(core: Pick<Core, "accessTokens" | "config">): ToolRunner {
+  return createToolRunner({
+    accessTokens: core.accessTokens,
+    apiBaseUrl: core.config.google.apiBaseUrl,
+    timeoutMs: core.config.httpTimeoutMs,
+  });
+}
 
 /** A token handed out again within one tool call while it has this much life left. */
 const REUSE_MARGIN_MS = 60_000;
