@@ -8,7 +8,15 @@ import assert from "node:assert/strict";
 
 const root = JSON.parse(await Deno.readTextFile("deno.json"));
 /** Imports only the tests use; a deployed function must not carry them. */
-const DEV_ONLY = ["playwright-core", "@googleapis/calendar"];
+// The Google emulator's (local/) libraries are not the functions' either.
+const DEV_ONLY = [
+  "@date-fns/tz",
+  "@googleapis/calendar",
+  "ajv",
+  "ajv-formats",
+  "playwright-core",
+  "rrule",
+];
 const productionImports = Object.fromEntries(
   Object.entries(root.imports as Record<string, string>).filter(([name]) =>
     !DEV_ONLY.includes(name)

@@ -87,7 +87,8 @@ Deno.test("import graph: the front door and its core are only in functions that 
     const modules = [...edges.keys()].map(short);
     const usesFrontDoor = modules.includes("_google_calendar/mod.ts") ||
       modules.includes("_google_calendar/core.ts");
-    const expected = name === "calendar-upcoming" || name === "google-maintenance";
+    const expected = ["calendar-mcp", "calendar-tools", "calendar-upcoming", "google-maintenance"]
+      .includes(name);
     assert.equal(usesFrontDoor, expected, `${name} imports the front door: ${usesFrontDoor}`);
   }
 });

@@ -20,6 +20,7 @@ export function planFor(quick: boolean, memoryRequests?: number) {
       16: { warmup: size(16, 32), jobs: size(64, 240) },
     },
     accessToken: { runs: size(1, 3), calls: size(300, 1000) },
+    tools: { calls: size(40, 200) },
     nearExpiry: { runs: size(3, 20), calls: size(20, 50) },
     storm: { runs: size(1, 3), processes: 4, callers: 200, singles: size(3, 10) },
     cold: { runs: size(1, 5) },

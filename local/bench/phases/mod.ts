@@ -8,6 +8,7 @@ import * as connect from "./connect.ts";
 import * as callback from "./callback.ts";
 import * as webhooks from "./webhooks.ts";
 import * as accessToken from "./access_token.ts";
+import * as tools from "./tools.ts";
 import * as nearExpiry from "./near_expiry.ts";
 import * as storm from "./storm.ts";
 import * as cold from "./cold.ts";
@@ -23,6 +24,7 @@ export const PHASES: readonly Phase[] = [
   callback,
   webhooks,
   accessToken,
+  tools,
   nearExpiry,
   storm,
   cold,

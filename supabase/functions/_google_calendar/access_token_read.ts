@@ -15,6 +15,8 @@ export interface GoogleAccessToken {
   accessToken: string;
   expiresAt: Date | null;
   scopes: string[];
+  /** The connected Google account's address, as Google said at consent. */
+  googleEmail?: string | null;
 }
 
 /** What the provider's parts work with. */
@@ -28,7 +30,12 @@ export interface TokenDeps {
 
 /** The token a row holds, without the rest of the row. */
 export function tokenOf(row: CalendarTokens): GoogleAccessToken {
-  return { accessToken: row.accessToken, expiresAt: row.expiresAt, scopes: row.scopes };
+  return {
+    accessToken: row.accessToken,
+    expiresAt: row.expiresAt,
+    scopes: row.scopes,
+    googleEmail: row.googleEmail,
+  };
 }
 
 /** Milliseconds before the row's access token expires (Infinity when Google gave no expiry). */

@@ -154,5 +154,10 @@ async function refreshAndSave(
     // Saved as Google answered, so status shows it; the grant no longer covers Calendar.
     throw new AppError("google_scope_missing", "Calendar access is no longer granted.");
   }
-  return { accessToken: refreshed.accessToken, expiresAt: refreshed.expiresAt, scopes };
+  return {
+    accessToken: refreshed.accessToken,
+    expiresAt: refreshed.expiresAt,
+    scopes,
+    googleEmail: row.googleEmail,
+  };
 }

@@ -4,7 +4,13 @@
  */
 
 import { base64url } from "jose";
-import { GOOGLE_DEFAULTS, googleEndpointsAt } from "./google_facts.ts";
+import {
+  GOOGLE_DEFAULTS,
+  googleEndpointsAt,
+  hasCalendarScope,
+  KNOWN_CALENDAR_SCOPES,
+  REQUESTED_SCOPES,
+} from "./google_facts.ts";
 
 /** One key of TOKEN_ENCRYPTION_KEY: its id (in every ciphertext's header) and 32 bytes. */
 export interface EncryptionKey {
@@ -40,6 +46,8 @@ export interface Config {
     readonly apiBaseUrl: string;
     /** Plain http is allowed only for a loopback emulator, never for Google. */
     readonly allowInsecureRequests: boolean;
+    /** What a consent link asks for (GOOGLE_SCOPES): `openid email` and the Calendar scopes. */
+    readonly scopes: readonly string[];
   };
   readonly state: {
     readonly secret: Uint8Array<ArrayBuffer>;
@@ -150,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ? checkUrl("AUTH_JWKS_URL", jwksUrlValue, problems)
     : `${supabaseUrl}/auth/v1/.well-known/jwks.json`;
 
+  const scopes = parseScopes(optional("GOOGLE_SCOPES"), problems);
   const botApiKeys = parseBotApiKeys(optional("BOT_API_KEYS"), serviceCredentials, problems);
   const webhooks = parseWebhooks(
     optional("BOT_WEBHOOK_URL"),
@@ -210,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       apiBaseUrl,
       allowInsecureRequests: new URL(google.tokenEndpoint).protocol === "http:" ||
         new URL(apiBaseUrl).protocol === "http:",
+      scopes,
     },
     state: {
       secret: stateSecret,
@@ -245,6 +255,33 @@ function checkUrl(name: string, value: string, problems: string[]): string {
     problems.push(`${name} must be https (http is accepted for loopback addresses only)`);
   }
   return value.replace(/\/+$/, "");
+}
+
+/**
+ * GOOGLE_SCOPES: the Calendar scopes a consent link asks for, by short name (`calendar.events`,
+ * `calendar.events.freebusy`, ...), space- or comma-separated; `openid email` are always added.
+ * One of them must allow writing events (`calendar.events` or `calendar`): the kit's grant rule.
+ */
+export function parseScopes(value: string | null, problems: string[]): string[] {
+  if (!value) return [...REQUESTED_SCOPES];
+  const names = value.split(/[\s,]+/).filter(Boolean);
+  const scopes: string[] = [];
+  for (const name of names) {
+    const scope = KNOWN_CALENDAR_SCOPES[name];
+    if (!scope) {
+      problems.push(
+        `GOOGLE_SCOPES must list Calendar scopes among ${
+          Object.keys(KNOWN_CALENDAR_SCOPES).join(", ")
+        }`,
+      );
+      return [...REQUESTED_SCOPES];
+    }
+    if (!scopes.includes(scope)) scopes.push(scope);
+  }
+  if (!hasCalendarScope(scopes)) {
+    problems.push("GOOGLE_SCOPES must include calendar.events (or calendar)");
+  }
+  return ["openid", "email", ...scopes];
 }
 
 /** ALLOWED_ORIGINS: comma-separated origins such as https://app.example.com; never `*`. */

@@ -152,3 +152,32 @@ Deno.test("loadConfig() reads BOT_API_KEYS: several keys to rotate, none short, 
   });
   assert(same.some((p) => p.includes("must not repeat a Supabase API key")), same.join());
 });
+
+Deno.test("loadConfig(): GOOGLE_SCOPES is calendar.events by default, known short names otherwise", () => {
+  const auth = "https://www.googleapis.com/auth/";
+  assert.deepEqual(loadConfig(VALID_ENV).google.scopes, [
+    "openid",
+    "email",
+    `${auth}calendar.events`,
+  ]);
+  const wider = loadConfig({
+    ...VALID_ENV,
+    GOOGLE_SCOPES: "calendar.events, calendar.events.freebusy",
+  });
+  assert.deepEqual(wider.google.scopes, [
+    "openid",
+    "email",
+    `${auth}calendar.events`,
+    `${auth}calendar.events.freebusy`,
+  ]);
+  assert.ok(
+    problems({ ...VALID_ENV, GOOGLE_SCOPES: "gmail.readonly" }).some((p) =>
+      p.startsWith("GOOGLE_SCOPES must list")
+    ),
+  );
+  assert.ok(
+    problems({ ...VALID_ENV, GOOGLE_SCOPES: "calendar.freebusy" }).some((p) =>
+      p.includes("must include calendar.events")
+    ),
+  );
+});

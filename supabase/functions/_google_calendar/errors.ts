@@ -28,6 +28,14 @@ export const ERROR_STATUS = {
   database_unavailable: 503,
   auth_unavailable: 503,
   internal_error: 500,
+  // The calendar tools (calendar/): refusals a model can act on.
+  invalid_input: 400,
+  invalid_time_range: 400,
+  unknown_tool: 404,
+  event_not_found: 404,
+  calendar_conflict: 409,
+  calendar_access_denied: 403,
+  not_an_attendee: 400,
 } as const;
 
 /** Every error code the kit answers with; callers branch on these, never on messages. */
@@ -45,17 +53,24 @@ export class AppError extends Error {
   readonly status: number;
   /** For `google_rate_limited`: how long to wait before trying again, when Google said. */
   readonly retryAfterSeconds: number | undefined;
+  /** Extra fields for the answer, e.g. `field` (invalid_input), `needed_scopes`. Never secret. */
+  readonly details: Readonly<Record<string, string | readonly string[]>> | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+    options: {
+      cause?: unknown;
+      retryAfterSeconds?: number;
+      details?: Record<string, string | readonly string[]>;
+    } = {},
   ) {
     super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = "AppError";
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details;
   }
 }
 

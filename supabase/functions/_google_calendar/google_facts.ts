@@ -31,7 +31,41 @@ export function googleEndpointsAt(base: string): {
 /** Least privilege: read and write events, not calendar settings or sharing. */
 export const CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar.events";
 
-/** Calendar events, plus `openid email` to learn which account was connected. */
+const AUTH = "https://www.googleapis.com/auth/";
+
+/**
+ * The Calendar scopes an operator may ask for (GOOGLE_SCOPES) and google-connect's `scopes`
+ * may add, by short name. https://developers.google.com/workspace/calendar/api/auth
+ */
+export const KNOWN_CALENDAR_SCOPES: Readonly<Record<string, string>> = Object.freeze({
+  "calendar.events": CALENDAR_SCOPE,
+  "calendar": `${AUTH}calendar`,
+  "calendar.readonly": `${AUTH}calendar.readonly`,
+  "calendar.events.readonly": `${AUTH}calendar.events.readonly`,
+  "calendar.events.freebusy": `${AUTH}calendar.events.freebusy`,
+  "calendar.freebusy": `${AUTH}calendar.freebusy`,
+});
+
+/** Scopes that allow reading events (events.list, events.get, events.instances). */
+export const EVENTS_READ_SCOPES: readonly string[] = Object.freeze([
+  CALENDAR_SCOPE,
+  `${AUTH}calendar`,
+  `${AUTH}calendar.events.readonly`,
+  `${AUTH}calendar.readonly`,
+]);
+
+/**
+ * Scopes that allow freebusy.query. Not `calendar.events`: Google refuses freebusy with it alone.
+ * https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query#auth
+ */
+export const FREEBUSY_SCOPES: readonly string[] = Object.freeze([
+  `${AUTH}calendar.events.freebusy`,
+  `${AUTH}calendar.freebusy`,
+  `${AUTH}calendar.readonly`,
+  `${AUTH}calendar`,
+]);
+
+/** Calendar events, plus `openid email` to learn which account was connected: the default. */
 export const REQUESTED_SCOPES: readonly string[] = Object.freeze([
   "openid",
   "email",

@@ -6,7 +6,6 @@
 import * as oauth from "oauth4webapi";
 import type { Config } from "./config.ts";
 import { AppError, isAppError } from "./errors.ts";
-import { REQUESTED_SCOPES } from "./google_facts.ts";
 
 /** What Google's token endpoint gave us, parsed. */
 export interface GoogleTokenSet {
@@ -44,6 +43,8 @@ export interface GoogleOAuth {
     codeChallenge: string;
     forceConsent: boolean;
     loginHint?: string | undefined;
+    /** Scopes beyond the configured ones (incremental consent for a tool that needs them). */
+    extraScopes?: readonly string[] | undefined;
   }): URL;
   /** Validates the callback URL (state, iss, error) and exchanges its code with the verifier. */
   exchangeCode(
@@ -86,12 +87,15 @@ export function createGoogleOAuth(
   });
 
   return {
-    authorizationUrl({ state, codeChallenge, forceConsent, loginHint }) {
+    authorizationUrl({ state, codeChallenge, forceConsent, loginHint, extraScopes }) {
       const url = new URL(google.authorizationEndpoint);
       url.searchParams.set("client_id", google.clientId);
       url.searchParams.set("redirect_uri", google.redirectUri);
       url.searchParams.set("response_type", "code");
-      url.searchParams.set("scope", REQUESTED_SCOPES.join(" "));
+      // Extra scopes (incremental consent) ride with the configured ones; include_granted_scopes
+      // keeps whatever the person granted before.
+      const scopes = [...new Set([...google.scopes, ...(extraScopes ?? [])])];
+      url.searchParams.set("scope", scopes.join(" "));
       url.searchParams.set("access_type", "offline");
       url.searchParams.set("include_granted_scopes", "true");
       url.searchParams.set("state", state);

@@ -32,7 +32,16 @@ export function errorResponse(error: unknown, allow?: readonly string[]): Respon
   if (app.code === "method_not_allowed" && allow) extra.allow = allow.join(", ");
   if (app.code === "unauthorized") extra["www-authenticate"] = 'Bearer realm="google-calendar"';
   if (app.retryAfterSeconds !== undefined) extra["retry-after"] = String(app.retryAfterSeconds);
-  const body: Record<string, unknown> = { code: app.code, message: app.message };
+  return jsonResponse(app.status, errorBody(app), extra);
+}
+
+/**
+ * The JSON of an error answer: `{ code, message }`, `retry_after_seconds` when Google said when,
+ * and the error's details (`field`, `needed_scopes`). Also what an MCP tool error carries.
+ */
+export function errorBody(error: unknown): Record<string, unknown> {
+  const app = toAppError(error);
+  const body: Record<string, unknown> = { ...app.details, code: app.code, message: app.message };
   if (app.retryAfterSeconds !== undefined) body.retry_after_seconds = app.retryAfterSeconds;
-  return jsonResponse(app.status, body, extra);
+  return body;
 }

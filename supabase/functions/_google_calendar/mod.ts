@@ -14,12 +14,15 @@ import type { GoogleAccessToken } from "./access_token.ts";
 import { getConfig } from "./config.ts";
 import { type Core, createCore } from "./core.ts";
 import { readUserRequest as readUserRequestWith } from "./request_input.ts";
+import type { ToolRunner } from "./calendar/runner.ts";
 
 export { AppError, type ErrorCode, isAppError, logError } from "./errors.ts";
 export { errorResponse, jsonResponse } from "./http.ts";
 export type { GoogleAccessToken } from "./access_token.ts";
+export type { ToolRunner } from "./calendar/runner.ts";
 
 let core: Core | undefined;
+let tools: ToolRunner | undefined;
 
 /** This process's core, from its environment. Exported for the kit's own functions. */
 export function processCore(): Core {
@@ -65,4 +68,23 @@ export function readUserRequest(
     methods: options.methods,
     params: options.params ?? [],
   });
+}
+
+/**
+ * Runs one of the kit's calendar tools (list_events, create_event, ...: docs/tools.md) for
+ * `userId`: the input is checked first (invalid_input, invalid_time_range: nothing reaches
+ * Google), then the grant's scopes (google_scope_missing with needed_scopes). Answers the tool's
+ * JSON result; throws AppError with a code a person or a model can act on. The tools (and zod,
+ * Temporal) load on the first call, so a skill that never runs one does not pay for them at boot.
+ */
+export async function runCalendarTool(
+  userId: string,
+  tool: string,
+  input: unknown,
+): Promise<unknown> {
+  if (!tools) {
+    const { toolRunnerFor } = await import("./calendar/runner.ts");
+    tools = toolRunnerFor(processCore());
+  }
+  return await tools(userId, tool, input);
 }

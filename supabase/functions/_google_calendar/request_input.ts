@@ -47,12 +47,28 @@ export async function readParams(
   return params;
 }
 
-/** An empty body is `{}`; otherwise a JSON object of at most MAX_BODY_BYTES. */
-async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
+/** An empty body is `{}`; otherwise a JSON object of at most `maxBytes` (MAX_BODY_BYTES). */
+export async function readJsonObject(
+  req: Request,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
+  const parsed = await readJsonBody(req, maxBytes);
+  if (parsed === undefined) return {};
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new AppError("invalid_request", "The body must be a JSON object.");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * A JSON body of at most `maxBytes` (undefined when empty): application/json, valid UTF-8, no
+ * key repeated in any object. The size is enforced while reading, whatever Content-Length says.
+ */
+export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const bytes = await readLimited(req, MAX_BODY_BYTES);
-  if (bytes.length === 0) return {};
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const bytes = await readLimited(req, maxBytes);
+  if (bytes.length === 0) return undefined;
   const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json") {
     throw new AppError("unsupported_media_type", "Send the body as application/json.");
@@ -65,15 +81,12 @@ async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
   } catch {
     throw new AppError("invalid_request", "The body is not valid JSON.");
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new AppError("invalid_request", "The body must be a JSON object.");
-  }
   const repeated = repeatedJsonKey(text);
   if (repeated !== null) {
     // JSON.parse keeps the last of two equal keys, other parsers the first: refuse either way.
     throw new AppError("invalid_request", "A field was given more than once.");
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
 }
 
 /**
@@ -120,7 +133,7 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   let size = 0;
   for await (const chunk of req.body) {
     size += chunk.length;
-    if (size > limit) throw tooLarge();
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   const out = new Uint8Array(size);
@@ -132,8 +145,8 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   return out;
 }
 
-function tooLarge(): AppError {
-  return new AppError("payload_too_large", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+function tooLarge(limit: number): AppError {
+  return new AppError("payload_too_large", `The body must be at most ${limit} bytes.`);
 }
 
 /**

@@ -8,7 +8,8 @@
 import * as oauth from "oauth4webapi";
 import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
 import type { Config } from "../_google_calendar/config.ts";
-import { logError } from "../_google_calendar/errors.ts";
+import { AppError, logError } from "../_google_calendar/errors.ts";
+import { KNOWN_CALENDAR_SCOPES } from "../_google_calendar/google_facts.ts";
 import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
 import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
 import { importStateKey, signState } from "../_google_calendar/oauth_state.ts";
@@ -36,8 +37,9 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
     try {
       const { userId, params } = await readUserRequest(req, deps.callers, {
         methods: CONNECT_METHODS,
-        params: ["login_hint", "expected_google_email"],
+        params: ["login_hint", "expected_google_email", "scopes"],
       });
+      const extraScopes = checkScopesParam(params.get("scopes"));
       // login_hint only preselects an account at Google; expected_google_email is enforced by
       // the callback (a consent by any other, or an unverified, account stores nothing).
       const loginHint = checkEmailParam("login_hint", params.get("login_hint"));
@@ -65,6 +67,7 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
         forceConsent: !hasRefreshToken,
         // The expected account is the natural hint, unless the bot gave another.
         loginHint: loginHint ?? expectedGoogleEmail,
+        extraScopes,
       });
       return jsonResponse(200, { auth_url: authUrl.href, expires_at: expiresAt.toISOString() });
     } catch (error) {
@@ -72,4 +75,27 @@ export function createConnectHandler(deps: ConnectDeps): (req: Request) => Promi
       return errorResponse(error, CONNECT_METHODS);
     }
   };
+}
+
+/**
+ * `scopes`: extra Calendar scopes for this link (incremental consent), as short names or the full
+ * URLs a `google_scope_missing` error names, space- or comma-separated; only known ones.
+ */
+export function checkScopesParam(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === "") return [];
+  const known = Object.entries(KNOWN_CALENDAR_SCOPES);
+  const parts = value.split(/[\s,]+/).filter(Boolean);
+  if (parts.length > known.length) {
+    throw new AppError("invalid_request", "scopes lists too many scopes.");
+  }
+  return parts.map((part) => {
+    const found = known.find(([name, url]) => part === name || part === url);
+    if (!found) {
+      throw new AppError(
+        "invalid_request",
+        `scopes must be among ${known.map(([name]) => name).join(", ")}.`,
+      );
+    }
+    return found[1];
+  });
 }
