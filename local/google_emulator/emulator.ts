@@ -14,6 +14,8 @@ import { certs, CERTS_PATH, discovery, DISCOVERY_PATH } from "./discovery.ts";
 import { EVENTS_PATH, eventsEndpoint } from "./events.ts";
 import type { FaultEndpoint } from "./faults.ts";
 import { REVOKE_PATH, revokeEndpoint } from "./revoke.ts";
+import { isRiscPath, riscEndpoint } from "./risc.ts";
+import { RISC_CONTROL_PREFIX, riscControl } from "./risc_controls.ts";
 import { EmulatorState } from "./state.ts";
 import { TOKEN_PATH, tokenEndpoint } from "./token.ts";
 import type { GoogleEmulator, GoogleEmulatorOptions } from "./types.ts";
@@ -51,6 +53,8 @@ async function route(state: EmulatorState, req: Request): Promise<Response> {
   const path = url.pathname.startsWith(state.basePath)
     ? url.pathname.slice(state.basePath.length) || "/"
     : url.pathname;
+  if (path.startsWith(RISC_CONTROL_PREFIX)) return await riscControl(state, req, path);
+  if (isRiscPath(path)) return await riscEndpoint(state, req, path);
   if (path.startsWith("/__emulator/")) {
     return await controlEndpoint(state, req, path, url.searchParams);
   }
