@@ -234,22 +234,42 @@ async function serviceAccountOf(risc: RiscState, req: Request): Promise<string |
   return account.clientEmail;
 }
 
-/** Signs one event for the stream's receiver and POSTs it; returns the receiver's status. */
+/** What one SET says beyond its event; the overrides exist for tests of forged SETs. */
+export interface SetSpec {
+  eventType: string;
+  body: Record<string, unknown>;
+  audience?: string;
+  issuer?: string;
+  /** Seconds since 1970; default now. */
+  issuedAt?: number;
+}
+
+/** Signs one event with the current RISC key, as Google does; returns the SET and its jti. */
+export async function signSet(
+  state: EmulatorState,
+  risc: RiscState,
+  spec: SetSpec,
+): Promise<{ jti: string; set: string }> {
+  const key = risc.keys[0]!;
+  const jti = randomToken("", 32);
+  const set = await new jose.SignJWT({ events: { [spec.eventType]: spec.body } })
+    .setProtectedHeader({ alg: "RS256", kid: key.kid })
+    .setIssuer(spec.issuer ?? RISC_SET_ISSUER)
+    .setAudience(spec.audience ?? state.defaultClient().clientId)
+    .setIssuedAt(spec.issuedAt ?? Math.floor(state.now() / 1000))
+    .setJti(jti)
+    .sign(key.privateKey);
+  return { jti, set };
+}
+
+/** Signs one event and POSTs it to the stream's receiver; returns the receiver's status. */
 export async function deliver(
   state: EmulatorState,
   risc: RiscState,
-  event: { eventType: string; body: Record<string, unknown>; audience?: string },
+  spec: SetSpec,
 ): Promise<{ jti: string; status: number }> {
   if (risc.stream === undefined) throw new Error("no stream is configured");
-  const key = risc.keys[0]!;
-  const jti = randomToken("", 32);
-  const set = await new jose.SignJWT({ events: { [event.eventType]: event.body } })
-    .setProtectedHeader({ alg: "RS256", kid: key.kid })
-    .setIssuer(RISC_SET_ISSUER)
-    .setAudience(event.audience ?? state.defaultClient().clientId)
-    .setIssuedAt(Math.floor(state.now() / 1000))
-    .setJti(jti)
-    .sign(key.privateKey);
+  const { jti, set } = await signSet(state, risc, spec);
   let status = 0;
   try {
     const res = await fetch(risc.stream.url, {
@@ -263,7 +283,7 @@ export async function deliver(
   } catch {
     status = 0;
   }
-  risc.deliveries.push({ jti, eventType: event.eventType, status });
+  risc.deliveries.push({ jti, eventType: spec.eventType, status });
   return { jti, status };
 }
 

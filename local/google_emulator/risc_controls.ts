@@ -1,9 +1,10 @@
 /**
  * The RISC test controls under `/__emulator/risc/`:
  * - `POST service-account {}`: a service-account JSON key file the RISC API accepts;
- * - `POST emit { "email" | "sub", "event_type", "reason"?, "aud"?, "subject_type"? }`: signs
- *   one event for that account and POSTs it to the registered receiver; answers
- *   `{ jti, status }` (the receiver's status);
+ * - `POST emit { "email" | "sub", "event_type", "reason"?, "subject_type"? }`: signs one event
+ *   for that account and POSTs it to the registered receiver; answers `{ jti, status }` (the
+ *   receiver's status). For tests of forged SETs, `"deliver": false` only signs and answers
+ *   `{ jti, set }`, and `"aud"`, `"iss"`, `"iat"` override those claims;
  * - `POST rotate { "drop_old"? }`: a new signing key, published in the JWKS beside the old one
  *   (or alone with drop_old); answers `{ kid }`;
  * - `GET stream`: the registered stream and every delivery so far.
@@ -13,7 +14,15 @@
 
 import * as jose from "jose";
 import { normaliseEmail } from "./http.ts";
-import { deliver, newSigningKey, RISC_EVENT_URIS, RISC_SET_ISSUER, riscOf } from "./risc.ts";
+import {
+  deliver,
+  newSigningKey,
+  RISC_EVENT_URIS,
+  RISC_SET_ISSUER,
+  riscOf,
+  type SetSpec,
+  signSet,
+} from "./risc.ts";
 import type { Account, EmulatorState } from "./state.ts";
 
 /** The control paths' common prefix. */
@@ -67,7 +76,9 @@ async function emit(state: EmulatorState, body: Record<string, unknown>): Promis
   const type = typeof body.event_type === "string" ? body.event_type : "";
   const eventType = RISC_EVENT_URIS[type] ?? (type.startsWith("https://") ? type : undefined);
   if (eventType === undefined) return bad(`unknown event_type ${type}`);
-  if (risc.stream === undefined) return bad("no stream: call stream:update first");
+  if (risc.stream === undefined && body.deliver !== false) {
+    return bad("no stream: call stream:update first");
+  }
   const account = findAccount(state, body);
   if (account === undefined) return bad("email or sub of a known account is required");
   const client = state.defaultClient();
@@ -86,17 +97,19 @@ async function emit(state: EmulatorState, body: Record<string, unknown>): Promis
     };
   }
   if (typeof body.reason === "string") event.reason = body.reason;
-  if (type === "tokens-revoked" || type === "token-revoked") {
+  if ((type === "tokens-revoked" || type === "token-revoked") && body.deliver !== false) {
     // Google says so because the tokens are gone: they are, here too.
     state.endGrant(account.email, client.clientId);
   }
-  const audience = typeof body.aud === "string" ? body.aud : undefined;
-  const sent = await deliver(state, risc, {
+  const spec: SetSpec = {
     eventType,
     body: event,
-    ...(audience === undefined ? {} : { audience }),
-  });
-  return Response.json(sent);
+    ...(typeof body.aud === "string" ? { audience: body.aud } : {}),
+    ...(typeof body.iss === "string" ? { issuer: body.iss } : {}),
+    ...(typeof body.iat === "number" ? { issuedAt: body.iat } : {}),
+  };
+  if (body.deliver === false) return Response.json(await signSet(state, risc, spec));
+  return Response.json(await deliver(state, risc, spec));
 }
 
 function findAccount(state: EmulatorState, body: Record<string, unknown>): Account | undefined {
