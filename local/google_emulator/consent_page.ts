@@ -174,7 +174,7 @@ ${checkboxes}
 </form>
 </main>
 <footer>A stand-in for Google on this machine: nothing here reaches Google.</footer>
-<script>${SCRIPT}</script>
+<script type="module">${SCRIPT}</script>
 </body>
 </html>
 `;
