@@ -7,17 +7,31 @@
 -- ---------------------------------------------------------------------------------------------
 -- The new webhook event: the grant is kept, the bot should warn the person.
 -- ---------------------------------------------------------------------------------------------
-alter table public.google_calendar_webhook_events
-  drop constraint google_calendar_webhook_events_type_check;
-alter table public.google_calendar_webhook_events
-  add constraint google_calendar_webhook_events_type_check check (type in (
-    'google_calendar.connected',
-    'google_calendar.connect_failed',
-    'google_calendar.reconnect_required',
-    'google_calendar.disconnected',
-    'google_calendar.expiring',
-    'google_calendar.security_notice'
-  ));
+-- The allowed types are read from the constraint as it stands and the new one added, so another
+-- migration that added types of its own before this one keeps them.
+do $$
+declare
+  v_types text[];
+begin
+  select array_agg(m[1]) into v_types
+  from pg_constraint c,
+       regexp_matches(pg_get_constraintdef(c.oid), '''([^'']+)''', 'g') as m
+  where c.conrelid = 'public.google_calendar_webhook_events'::regclass
+    and c.conname = 'google_calendar_webhook_events_type_check';
+  v_types := array(
+    select distinct t from unnest(v_types || array['google_calendar.security_notice']) t order by 1
+  );
+  alter table public.google_calendar_webhook_events
+    drop constraint google_calendar_webhook_events_type_check;
+  -- Written as `type in ('…', …)`, which reads back as ARRAY['…'::text, …]: the same shape the
+  -- regexp above reads, for whichever migration does this next.
+  execute format(
+    'alter table public.google_calendar_webhook_events
+       add constraint google_calendar_webhook_events_type_check check (type in (%s))',
+    (select string_agg(quote_literal(t), ', ') from unnest(v_types) t)
+  );
+end;
+$$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Seen SETs: jti → when. Kept longer than the oldest iat the receiver accepts, so a replay is
