@@ -139,3 +139,88 @@ Deno.test("browser: Cancel at Google lands on the not-connected page and stores 
   assert.deepEqual(await tokenRow(user.id), null, "no token row");
   assert.deepEqual(await pendingFlowCount(user.id), 0, "no pending flow left");
 });
+
+Deno.test("browser: the chooser lists the accounts and Use another account; its screenshot is saved", async () => {
+  const user = await createUser("browser-chooser");
+  const google = await chooserAccount("browser-chooser");
+  const screenshot = `${SCREENSHOT_DIR}/chooser.png`;
+  await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
+  await Deno.remove(screenshot).catch(() => {});
+  await withPage(async (page) => {
+    await page.goto((await connectUrl(user.id)).href);
+    await page.getByRole("heading", { name: "Choose an account", exact: true }).waitFor();
+    assert.ok(await page.getByRole("radio", { name: google, exact: true }).isVisible());
+    assert.ok(await page.getByRole("radio", { name: "Use another account" }).isVisible());
+    assert.equal(
+      await page.getByRole("textbox", { name: "Email or phone" }).isVisible(),
+      false,
+      "the email field waits for Use another account",
+    );
+    assert.ok(await page.getByRole("checkbox", { name: CALENDAR_SCOPE, exact: true }).isChecked());
+    assert.ok(await page.getByText("View and edit events on all your calendars").isVisible());
+    await page.screenshot({ path: screenshot, fullPage: true });
+  });
+  assert(isPng(await Deno.readFile(screenshot)), `${screenshot} is a non-empty PNG`);
+});
+
+Deno.test("browser: Use another account with no email says so inline, then connects the typed one", async () => {
+  const user = await createUser("browser-other");
+  const google = googleEmail("browser-other");
+  const screenshot = `${SCREENSHOT_DIR}/empty-email.png`;
+  await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
+  const landing = await withPage(async (page) => {
+    const authUrl = await connectUrl(user.id);
+    await page.goto(authUrl.href);
+    await page.getByRole("radio", { name: "Use another account" }).check();
+    const email = page.getByRole("textbox", { name: "Email or phone" });
+    await email.waitFor({ state: "visible" });
+
+    await page.getByRole("button", { name: "Allow", exact: true }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor({ state: "visible" });
+    assert.equal(await alert.innerText(), "Enter an email address to continue.");
+    assert.equal(new URL(page.url()).pathname, authUrl.pathname, "still on the chooser");
+    await page.screenshot({ path: screenshot, fullPage: true });
+
+    await email.fill("not-an-email");
+    await page.getByRole("button", { name: "Allow", exact: true }).click();
+    assert.match(await alert.innerText(), /doesn't look like an email address/);
+
+    await email.fill(google);
+    await page.getByRole("button", { name: "Allow", exact: true }).click();
+    await page.waitForURL((url) => `${url.origin}${url.pathname}` === stack.result_page_url);
+    return new URL(page.url());
+  });
+  assertResultPage(landing, [["result", "connected"]]);
+  assert.equal((await decryptedRow(user.id))?.googleEmail, google, "the typed account");
+});
+
+Deno.test("consent page without JavaScript: an empty email comes back as the page, with the message", async () => {
+  const user = await createUser("nojs-empty");
+  const page = await fetch(await connectUrl(user.id));
+  const html = await page.text();
+  const consentId = html.match(/name="consent_id" value="([^"]+)"/)?.[1];
+  const action = html.match(/<form\b[^>]*\baction="([^"]+)"/)?.[1];
+  assert.ok(consentId && action);
+  const post = (email: string) =>
+    fetch(action.replaceAll("&amp;", "&"), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        consent_id: consentId,
+        account: "__other__",
+        email,
+        action: "allow",
+        scope: CALENDAR_SCOPE,
+      }),
+      redirect: "manual",
+    });
+  const again = await post("");
+  const text = await again.text();
+  assert.equal(again.status, 400);
+  assert.match(text, /role="alert">Enter a valid email to continue\.</);
+  assert.match(text, new RegExp(`name="consent_id" value="${consentId}"`), "the same consent");
+  const answered = await post(googleEmail("nojs-empty"));
+  await answered.body?.cancel();
+  assert.equal(answered.status, 302, "the consent was still pending: the retry goes through");
+});

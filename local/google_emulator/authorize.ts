@@ -6,7 +6,7 @@
  * @module
  */
 
-import { renderConsentPage } from "./consent_page.ts";
+import { OTHER_ACCOUNT, renderConsentPage } from "./consent_page.ts";
 import { PKCE_S256_CHALLENGE_PATTERN, PKCE_VERIFIER_PATTERN, randomToken } from "./crypto_utils.ts";
 import { errorPage, normaliseEmail, readForm, redirectWith } from "./http.ts";
 import { grantedScopes, isKnownScope, isSignInScope, parseScope } from "./scopes.ts";
@@ -16,6 +16,7 @@ import {
   type ClientState,
   type EmulatorState,
   grantKey,
+  type PendingConsent,
 } from "./state.ts";
 
 /** Path of the authorization endpoint. */
@@ -166,19 +167,42 @@ export function authorize(state: EmulatorState, req: Request, query: URLSearchPa
     includeGrantedScopes: query.get("include_granted_scopes") === "true",
     expiresAt: state.now() + state.config.codeTtlSeconds * 1000,
   });
+  return chooserPage(state, consentId, state.consents.get(consentId)!, 200, {});
+}
+
+/** The chooser and consent page for a pending consent. */
+function chooserPage(
+  state: EmulatorState,
+  consentId: string,
+  pending: PendingConsent,
+  status: number,
+  extra: { error?: string; typedEmail?: string },
+): Response {
   const html = renderConsentPage({
     action: state.publicUrl(CONSENT_PATH),
     consentId,
-    clientId: client.clientId,
-    scopes,
+    clientId: pending.clientId,
+    scopes: pending.scopes,
     accounts: [...state.accounts.keys()],
-    loginHint,
-    selectAccount: prompt.includes("select_account"),
+    loginHint: pending.loginHint,
+    selectAccount: pending.prompt.includes("select_account"),
+    ...extra,
   });
   return new Response(html, {
-    status: 200,
+    status,
     headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
   });
+}
+
+/** The page again after an unusable email; the consent stays pending. */
+function chooserAgain(
+  state: EmulatorState,
+  consentId: string,
+  pending: PendingConsent,
+  typedEmail: string,
+  error: string,
+): Response {
+  return chooserPage(state, consentId, pending, 400, { error, typedEmail });
 }
 
 /** `POST /o/oauth2/v2/auth/consent`: the person chose an account and allowed or cancelled. */
@@ -202,10 +226,14 @@ export async function consent(state: EmulatorState, req: Request): Promise<Respo
   }
   // The typed field wins; the chooser's radio is the fallback, and offers known accounts only.
   const typed = form.get("email")?.trim() ?? "";
-  const chosen = normaliseEmail(typed || form.get("account") || "");
-  if (!EMAIL_PATTERN.test(chosen)) return errorPage("invalid_request", "Enter a valid email.");
+  const listed = form.get("account") === OTHER_ACCOUNT ? "" : form.get("account");
+  const chosen = normaliseEmail(typed || listed || "");
+  // No dead end: the same page again, with what to do under the email field.
+  if (!EMAIL_PATTERN.test(chosen)) {
+    return chooserAgain(state, consentId, pending, typed, "Enter a valid email to continue.");
+  }
   if (typed === "" && !state.accounts.has(chosen)) {
-    return errorPage("invalid_request", "That account is not in the chooser.");
+    return chooserAgain(state, consentId, pending, typed, "That account is not in the list.");
   }
   const client = state.clients.get(pending.clientId);
   const unusable = unusableClientPage(client);

@@ -16,6 +16,8 @@ import { CALENDAR_PREFIX, calendarApi, calendarMethodName } from "./calendar_api
 import type { FaultEndpoint } from "./faults.ts";
 import { REVOKE_PATH, revokeEndpoint } from "./revoke.ts";
 import { seedDemoCalendar } from "./demo_calendar.ts";
+import { isRiscPath, riscEndpoint } from "./risc.ts";
+import { RISC_CONTROL_PREFIX, riscControl } from "./risc_controls.ts";
 import { EmulatorState } from "./state.ts";
 import { TOKEN_PATH, tokenEndpoint } from "./token.ts";
 import type { GoogleEmulator, GoogleEmulatorOptions } from "./types.ts";
@@ -71,6 +73,8 @@ async function route(state: EmulatorState, req: Request): Promise<Response> {
   const path = url.pathname.startsWith(state.basePath)
     ? url.pathname.slice(state.basePath.length) || "/"
     : url.pathname;
+  if (path.startsWith(RISC_CONTROL_PREFIX)) return await riscControl(state, req, path);
+  if (isRiscPath(path)) return await riscEndpoint(state, req, path);
   if (path.startsWith("/__emulator/")) {
     return await controlEndpoint(state, req, path, url.searchParams);
   }

@@ -1,7 +1,7 @@
 /**
  * The resilience suite's figures: each resilience test file checks its own figures in its last
  * test, prints them and writes them into `.local/resilience-report.json`. Whichever file records
- * last in a run also prints the closing summary over all three, so nothing depends on the order
+ * last in a run also prints the closing summary over all of them, so nothing depends on the order
  * in which Deno runs the files.
  */
 
@@ -11,7 +11,7 @@ import { checkFunctionLogs, type PrivateStack } from "./private_stack.ts";
 export const REPORT_FILE = ".local/resilience-report.json";
 
 /** The suites that write a section: tests/resilience_<suite>_test.ts. */
-export const SUITES = ["load", "faults", "hostile"] as const;
+export const SUITES = ["load", "faults", "hostile", "risc"] as const;
 
 /** One resilience suite's name. */
 export type Suite = typeof SUITES[number];
@@ -104,6 +104,10 @@ function printSummary(report: Report): void {
   console.log(
     `  hostile inputs rejected:  ${figure("hostile", "hostile_rejected")} of ` +
       `${figure("hostile", "hostile_cases")}`,
+  );
+  console.log(
+    `  forged SETs refused:      ${figure("risc", "risc_forged_rejected")} of ` +
+      `${figure("risc", "risc_forged_cases")}`,
   );
   console.log(
     `  rows lost:                ${figure("load", "rows_lost") + figure("faults", "rows_lost")}`,

@@ -11,6 +11,7 @@ import {
   KNOWN_CALENDAR_SCOPES,
   REQUESTED_SCOPES,
 } from "./google_facts.ts";
+import { RISC_CONFIGURATION_PATH } from "./risc_facts.ts";
 
 /** One key of TOKEN_ENCRYPTION_KEY: its id (in every ciphertext's header) and 32 bytes. */
 export interface EncryptionKey {
@@ -63,6 +64,13 @@ export interface Config {
   readonly httpTimeoutMs: number;
   /** Null when BOT_WEBHOOK_URL and BOT_WEBHOOK_SECRET are both unset: no events are queued. */
   readonly webhooks: WebhookSettings | null;
+  /** Cross-Account Protection (RISC): where Google's SETs are checked against. */
+  readonly risc: {
+    /** Google's RISC configuration document (under GOOGLE_OAUTH_BASE_URL for an emulator). */
+    readonly configurationUrl: string;
+    /** The `aud` values accepted: GOOGLE_CLIENT_ID plus GOOGLE_RISC_EXTRA_CLIENT_IDS. */
+    readonly audiences: readonly string[];
+  };
   readonly maintenance: {
     /** Refresh a grant whose refresh token was not used for this many days (KEEPALIVE_DAYS). */
     readonly keepaliveDays: number;
@@ -142,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const keys = parseEncryptionKeys(required("TOKEN_ENCRYPTION_KEY"), problems);
   const clientId = required("GOOGLE_CLIENT_ID");
   const clientSecret = required("GOOGLE_CLIENT_SECRET");
+  const extraClientIds = parseClientIds(optional("GOOGLE_RISC_EXTRA_CLIENT_IDS"), problems);
   const timeout = optional("HTTP_TIMEOUT_MS");
   const httpTimeoutMs = timeout === null ? 10_000 : Number(timeout);
   if (!Number.isInteger(httpTimeoutMs) || httpTimeoutMs < 100 || httpTimeoutMs > 60_000) {
@@ -232,6 +241,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     resultPageUrl: resultPage,
     httpTimeoutMs,
     webhooks,
+    risc: {
+      configurationUrl: (oauthBaseUrl || GOOGLE_DEFAULTS.issuer) + RISC_CONFIGURATION_PATH,
+      audiences: [...new Set([clientId, ...extraClientIds])],
+    },
     maintenance,
   });
 }
@@ -392,6 +405,20 @@ function parseBotApiKeys(
     }
   }
   return keys;
+}
+
+/**
+ * GOOGLE_RISC_EXTRA_CLIENT_IDS: the project's other OAuth client ids (Android, iOS, …),
+ * comma-separated; Google addresses a SET to the client ids the account used.
+ */
+function parseClientIds(value: string | null, problems: string[]): string[] {
+  if (!value) return [];
+  const ids = value.split(",").map((id) => id.trim()).filter(Boolean);
+  if (ids.some((id) => !/^[\x21-\x7e]{1,256}$/.test(id))) {
+    problems.push("GOOGLE_RISC_EXTRA_CLIENT_IDS must be comma-separated OAuth client ids");
+    return [];
+  }
+  return ids;
 }
 
 /** BOT_WEBHOOK_URL and BOT_WEBHOOK_SECRET: both or neither. */

@@ -181,3 +181,21 @@ Deno.test("loadConfig(): GOOGLE_SCOPES is calendar.events by default, known shor
     ),
   );
 });
+
+Deno.test("loadConfig() takes Google's RISC document and our client ids as the SET audiences", () => {
+  const config = loadConfig({ ...VALID_ENV, GOOGLE_RISC_EXTRA_CLIENT_IDS: " ios-1 , android-2 " });
+  assert.equal(
+    config.risc.configurationUrl,
+    "https://accounts.google.com/.well-known/risc-configuration",
+  );
+  assert.deepEqual(config.risc.audiences, [VALID_ENV.GOOGLE_CLIENT_ID, "ios-1", "android-2"]);
+  const local = loadConfig({ ...VALID_ENV, GOOGLE_OAUTH_BASE_URL: "http://127.0.0.1:9999" });
+  assert.equal(
+    local.risc.configurationUrl,
+    "http://127.0.0.1:9999/.well-known/risc-configuration",
+    "an emulator's document moves with GOOGLE_OAUTH_BASE_URL",
+  );
+  assert.deepEqual(local.risc.audiences, [VALID_ENV.GOOGLE_CLIENT_ID]);
+  const found = problems({ ...VALID_ENV, GOOGLE_RISC_EXTRA_CLIENT_IDS: "a b" }).join("\n");
+  assert.match(found, /GOOGLE_RISC_EXTRA_CLIENT_IDS/);
+});

@@ -215,6 +215,25 @@ export type Database = {
         };
         Relationships: [];
       };
+      "google_risc_seen_events": {
+        Row: {
+          "event_types": (string)[];
+          "jti": string;
+          "received_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "event_types"?: (string)[];
+          "jti": string;
+          "received_at"?: string;
+        };
+        Update: {
+          "event_types"?: (string)[];
+          "jti"?: string;
+          "received_at"?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
       "google_calendar_webhook_backlog": {
@@ -434,6 +453,16 @@ export type Database = {
           "expires_at": string;
           "user_id": string;
         }[];
+      };
+      "google_risc_apply_event": {
+        Args: {
+          "p_actions": Json;
+          "p_event_types": (string)[];
+          "p_jti": string;
+          "p_retention_seconds": number;
+          "p_webhooks": boolean;
+        };
+        Returns: Json;
       };
       "google_token_acquire_refresh_lease": {
         Args: { "p_lease_id": string; "p_lease_seconds": number; "p_user_id": string };
