@@ -141,6 +141,9 @@ comment on table public.google_calendar_channel_stops is
 
 create index google_calendar_channel_stops_due_idx
   on public.google_calendar_channel_stops (next_attempt_at);
+-- The grant's trigger gives a user's queued stops the deleted grant's token.
+create index google_calendar_channel_stops_user_idx
+  on public.google_calendar_channel_stops (user_id);
 
 alter table public.google_calendar_channel_stops enable row level security;
 revoke all on table public.google_calendar_channel_stops from anon, authenticated;

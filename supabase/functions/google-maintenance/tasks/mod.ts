@@ -3,6 +3,9 @@
  * listed here once: the runner drives it and the report gains its figures.
  */
 
+import { calendarSyncs } from "./calendar_syncs.ts";
+import { channelRenewals } from "./channel_renewals.ts";
+import { channelStops } from "./channel_stops.ts";
 import { expiredGrants } from "./expired_grants.ts";
 import { expiryNotices } from "./expiry_notices.ts";
 import { housekeeping } from "./housekeeping.ts";
@@ -18,6 +21,9 @@ export const TASKS = [
   revocationQueue,
   keepAlive,
   keyRewrap,
+  calendarSyncs,
+  channelRenewals,
+  channelStops,
   housekeeping,
   webhookRetries,
 ] as const;
