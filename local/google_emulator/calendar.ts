@@ -1,6 +1,6 @@
-/** The slice of the Calendar API's events.list the project reads: seeding, filtering, paging. */
+/** Seeding events through the test controls: event types and the seed format. */
 
-import { base64url } from "./crypto_utils.ts";
+import { newEventId } from "./calendar_store.ts";
 
 /** Google's `eventType` values. */
 export const EVENT_TYPES = [
@@ -46,17 +46,6 @@ export interface CalendarEvent {
   focusTimeProperties?: { autoDeclineMode: string };
 }
 
-/** A page of events.list. */
-export interface EventsPage {
-  items: CalendarEvent[];
-  nextPageToken?: string;
-}
-
-/** Google's ceiling for `maxResults` ("the page size can never be larger than 2500"). */
-export const MAX_PAGE_SIZE = 2500;
-/** events.list's default `maxResults`. */
-export const DEFAULT_PAGE_SIZE = 250;
-
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Checks untrusted seed items, returning an error message or the events. */
@@ -80,7 +69,7 @@ export function parseSeedEvents(items: unknown): CalendarEvent[] | string {
     const type = (eventType ?? "default") as EventType;
     const event: CalendarEvent = {
       kind: "calendar#event",
-      id: typeof id === "string" ? id : crypto.randomUUID().replaceAll("-", ""),
+      id: typeof id === "string" ? id : newEventId(),
       status: "confirmed",
       start: startTime,
       end: endTime,
@@ -126,100 +115,4 @@ function eventTimeOf(value: unknown): EventTime | undefined {
     if (!Number.isNaN(Date.parse(`${date}T00:00:00Z`))) return { date };
   }
   return undefined;
-}
-
-/** Milliseconds of an event time; all-day dates start at midnight in the calendar's zone (UTC). */
-export function eventTimeMs(time: EventTime): number {
-  return "date" in time ? Date.parse(`${time.date}T00:00:00Z`) : Date.parse(time.dateTime);
-}
-
-/** Options of {@linkcode listEvents}. */
-export interface ListEventsOptions {
-  /** The server's own page cap (at most {@linkcode MAX_PAGE_SIZE}). */
-  pageCap?: number;
-}
-
-/** Applies events.list query parameters; returns an error message for a bad query. */
-export function listEvents(
-  events: readonly CalendarEvent[],
-  query: URLSearchParams,
-  options: ListEventsOptions = {},
-): EventsPage | string {
-  const orderBy = query.get("orderBy");
-  const singleEvents = query.get("singleEvents") === "true";
-  if (orderBy !== null && orderBy !== "startTime" && orderBy !== "updated") {
-    return "Invalid value for orderBy";
-  }
-  // Google refuses to order recurring series by start unless they are expanded.
-  if (orderBy === "startTime" && !singleEvents) {
-    return "The requested ordering is not available for the particular query.";
-  }
-  const maxParam = query.get("maxResults");
-  const maxResults = maxParam === null ? DEFAULT_PAGE_SIZE : Number(maxParam);
-  if (!Number.isInteger(maxResults) || maxResults < 1) return "Invalid value for maxResults";
-  const timeMin = parseBound(query.get("timeMin"), -Infinity);
-  const timeMax = parseBound(query.get("timeMax"), Infinity);
-  if (Number.isNaN(timeMin) || Number.isNaN(timeMax)) return "Bad Request";
-  // Repeatable; when absent every type is returned.
-  const types = query.getAll("eventTypes");
-  const unknownType = types.find((type) => !EVENT_TYPES.includes(type as EventType));
-  if (unknownType !== undefined) return `Invalid value for eventTypes: ${unknownType}`;
-  const fingerprint = queryFingerprint(query);
-  let offset = 0;
-  const pageToken = query.get("pageToken");
-  if (pageToken !== null) {
-    const decoded = decodePageToken(pageToken);
-    if (decoded === undefined || decoded.fingerprint !== fingerprint) {
-      return "Invalid page token value.";
-    }
-    offset = decoded.offset;
-  }
-  const matching = events
-    // Like Google: timeMin bounds the event's end, timeMax bounds its start.
-    .filter((event) => eventTimeMs(event.end) > timeMin)
-    .filter((event) => eventTimeMs(event.start) < timeMax)
-    .filter((event) => types.length === 0 || types.includes(event.eventType))
-    .toSorted((a, b) => eventTimeMs(a.start) - eventTimeMs(b.start));
-  const cap = Math.min(options.pageCap ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
-  const size = Math.min(maxResults, cap);
-  const items = matching.slice(offset, offset + size);
-  const page: EventsPage = { items };
-  if (offset + size < matching.length) {
-    page.nextPageToken = encodePageToken({ offset: offset + size, fingerprint });
-  }
-  return page;
-}
-
-function parseBound(value: string | null, fallback: number): number {
-  return value === null ? fallback : Date.parse(value);
-}
-
-/** The query minus the paging parameters: a page token only continues the same query. */
-function queryFingerprint(query: URLSearchParams): string {
-  const rest = [...query].filter(([name]) => name !== "pageToken" && name !== "maxResults");
-  return rest.map(([name, value]) => `${name}=${value}`).sort().join("&");
-}
-
-interface PageCursor {
-  offset: number;
-  fingerprint: string;
-}
-
-/** An opaque page token (base64url JSON), like Google's opaque strings. */
-export function encodePageToken(cursor: PageCursor): string {
-  return base64url(new TextEncoder().encode(JSON.stringify([cursor.offset, cursor.fingerprint])));
-}
-
-/** The cursor of a page token, or undefined for a token the emulator never issued. */
-export function decodePageToken(token: string): PageCursor | undefined {
-  try {
-    const binary = atob(token.replaceAll("-", "+").replaceAll("_", "/"));
-    const json = new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
-    const [offset, fingerprint] = JSON.parse(json) as unknown[];
-    if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) return undefined;
-    if (typeof fingerprint !== "string") return undefined;
-    return { offset, fingerprint };
-  } catch {
-    return undefined;
-  }
 }

@@ -22,7 +22,12 @@ export type CalendarErrorKind =
   | "insufficientPermissions"
   | "authError"
   | "required"
-  | "badRequest";
+  | "badRequest"
+  | "notFound"
+  | "deleted"
+  | "duplicate"
+  | "conditionNotMet"
+  | "fullSyncRequired";
 
 /** The kinds a test may inject through the faults control. */
 export const INJECTABLE_CALENDAR_ERRORS: readonly CalendarErrorKind[] = [
@@ -34,6 +39,13 @@ export const INJECTABLE_CALENDAR_ERRORS: readonly CalendarErrorKind[] = [
   "insufficientPermissions",
   "authError",
 ];
+
+/** A refused input: Google's status, legacy `reason` and message (sent as a `badRequest`). */
+export interface InputError {
+  status: number;
+  reason: string;
+  message: string;
+}
 
 /** One entry of the legacy `error.errors[]`. */
 export interface LegacyErrorItem {
@@ -57,7 +69,8 @@ export interface GoogleApiErrorBody {
     code: number;
     message: string;
     errors: LegacyErrorItem[];
-    status: string;
+    /** Absent on 410 answers, which have no canonical status. */
+    status?: string;
     details?: ErrorDetail[];
   };
 }
@@ -73,6 +86,12 @@ export interface GoogleApiError {
 export interface CalendarErrorOptions {
   /** The message of a `badRequest`. */
   message?: string;
+  /** The legacy reason of a `badRequest` (default "badRequest"), e.g. "invalid", "required". */
+  reason?: string;
+  /** `insufficientPermissions`: the method refused, e.g. "calendar.v3.Events.Insert". */
+  method?: string;
+  /** `insufficientPermissions`: the scope named in `WWW-Authenticate`. */
+  neededScope?: string;
   /** Adds `Retry-After: <seconds>`; Google does not promise this header, so it is opt-in. */
   retryAfterSeconds?: number;
 }
@@ -108,12 +127,13 @@ export function calendarError(
   }
   const build = (
     code: number,
-    status: string,
+    status: string | undefined,
     message: string,
     item: LegacyErrorItem,
     details?: ErrorDetail[],
   ): GoogleApiError => {
-    const error: GoogleApiErrorBody["error"] = { code, message, errors: [item], status };
+    const error: GoogleApiErrorBody["error"] = { code, message, errors: [item] };
+    if (status !== undefined) error.status = status;
     if (details !== undefined) error.details = details;
     return { status: code, body: { error }, headers };
   };
@@ -176,13 +196,18 @@ export function calendarError(
       ]);
     }
     case "insufficientPermissions": {
-      headers["www-authenticate"] = `${REALM}, error="insufficient_scope", scope="` +
-        'https://www.googleapis.com/auth/calendar.events.readonly"';
+      const scope = options.neededScope ??
+        "https://www.googleapis.com/auth/calendar.events.readonly";
+      headers["www-authenticate"] = `${REALM}, error="insufficient_scope", scope="${scope}"`;
       return build(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.", {
         domain: "global",
         reason: "insufficientPermissions",
         message: "Insufficient Permission",
-      }, [errorInfo("ACCESS_TOKEN_SCOPE_INSUFFICIENT", { method: "calendar.v3.Events.List" })]);
+      }, [
+        errorInfo("ACCESS_TOKEN_SCOPE_INSUFFICIENT", {
+          method: options.method ?? "calendar.v3.Events.List",
+        }),
+      ]);
     }
     case "authError":
       headers["www-authenticate"] = `${REALM}, error="invalid_token"`;
@@ -206,10 +231,43 @@ export function calendarError(
       const message = options.message ?? "Bad Request";
       return build(400, "INVALID_ARGUMENT", message, {
         domain: "global",
-        reason: "badRequest",
+        reason: options.reason ?? "badRequest",
         message,
       });
     }
+    // https://developers.google.com/calendar/api/guides/errors (404, 409, 410, 412)
+    case "notFound":
+      return build(404, "NOT_FOUND", "Not Found", {
+        domain: "global",
+        reason: "notFound",
+        message: "Not Found",
+      });
+    case "deleted":
+      return build(410, undefined, "Resource has been deleted", {
+        domain: "global",
+        reason: "deleted",
+        message: "Resource has been deleted",
+      });
+    case "duplicate":
+      return build(409, "ALREADY_EXISTS", "The requested identifier already exists.", {
+        domain: "global",
+        reason: "duplicate",
+        message: "The requested identifier already exists.",
+      });
+    case "conditionNotMet":
+      return build(412, "FAILED_PRECONDITION", "Precondition Failed", {
+        domain: "global",
+        reason: "conditionNotMet",
+        message: "Precondition Failed",
+        locationType: "header",
+        location: "If-Match",
+      });
+    case "fullSyncRequired":
+      return build(410, undefined, "Sync token is no longer valid, a full sync is required.", {
+        domain: "global",
+        reason: "fullSyncRequired",
+        message: "Sync token is no longer valid, a full sync is required.",
+      });
   }
 }
 

@@ -7,7 +7,8 @@
  */
 
 import { bulkEmail, bulkRefreshToken, isBulkBatchId } from "./bulk.ts";
-import { parseSeedEvents } from "./calendar.ts";
+import { CALENDAR_CONTROLS, calendarControlRoute } from "./calendar_controls.ts";
+import { bad, type ControlBody, ControlError, emailOf, type PostControl } from "./control_utils.ts";
 import { parseFaultSpec } from "./faults.ts";
 import { isPositiveNumber, normaliseEmail, noStoreJson } from "./http.ts";
 import { grantedScopes, isKnownScope, isSignInScope } from "./scopes.ts";
@@ -25,22 +26,8 @@ export const MAX_BULK_COUNT = 1_000_000;
 /** Bulk batches return their tokens inline only up to this size. */
 export const MAX_INLINE_BULK_TOKENS = 10_000;
 
-type Body = Record<string, unknown>;
-type PostControl = (state: EmulatorState, body: Body) => unknown | Promise<unknown>;
-
-/** A control refused its body; HTTP answers it as 400 `{error}`. */
-export class ControlError extends Error {
-  override name = "ControlError";
-}
-
-function bad(message: string): never {
-  throw new ControlError(message);
-}
-
-function emailOf(body: Body): string {
-  if (typeof body.email !== "string" || body.email.trim() === "") bad("email is required");
-  return normaliseEmail(body.email);
-}
+type Body = ControlBody;
+export { ControlError };
 
 function clientOf(state: EmulatorState, body: Body): ClientState {
   if (body.clientId === undefined) return state.defaultClient();
@@ -74,6 +61,8 @@ export function statsOf(state: EmulatorState): EmulatorStats {
 
 /** POST controls by name (the path after `/__emulator/`). */
 export const POST_CONTROLS: Readonly<Record<string, PostControl>> = {
+  ...CALENDAR_CONTROLS,
+
   "reset-stats"(state) {
     state.resetStats();
     return {};
@@ -125,15 +114,6 @@ export const POST_CONTROLS: Readonly<Record<string, PostControl>> = {
     }
     configure(state, update);
     return { ...state.config };
-  },
-
-  async events(state, body) {
-    const email = emailOf(body);
-    const parsed = parseSeedEvents(body.items);
-    if (typeof parsed === "string") bad(parsed);
-    const account = await state.ensureAccount(email);
-    state.events.set(account.email, [...(state.events.get(account.email) ?? []), ...parsed]);
-    return { count: state.events.get(account.email)?.length ?? 0 };
   },
 
   clock(state, body) {
@@ -369,11 +349,9 @@ export async function controlEndpoint(
     case "DELETE /__emulator/block":
       state.blocks = [];
       return Response.json({});
-    case "DELETE /__emulator/events":
-      if (query.has("email")) state.events.delete(normaliseEmail(query.get("email") ?? ""));
-      else state.events.clear();
-      return Response.json({});
   }
+  const calendarAnswer = calendarControlRoute(state, route, query);
+  if (calendarAnswer !== undefined) return calendarAnswer;
   const name = path.slice("/__emulator/".length);
   const control = Object.hasOwn(POST_CONTROLS, name) ? POST_CONTROLS[name] : undefined;
   if (req.method !== "POST" || control === undefined) {
@@ -384,7 +362,8 @@ export async function controlEndpoint(
     return Response.json({ error: "body must be a JSON object" }, { status: 400 });
   }
   try {
-    return Response.json(await control(state, body as Body));
+    const answer = await control(state, body as Body);
+    return answer instanceof Response ? answer : Response.json(answer);
   } catch (error) {
     if (error instanceof ControlError) {
       return Response.json({ error: error.message }, { status: 400 });

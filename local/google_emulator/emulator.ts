@@ -2,7 +2,8 @@
  * A local emulator of Google's OAuth 2.0 / OpenID Connect web-server flow and a sliver of the
  * Calendar API, for development and tests on machines that cannot reach Google.
  *
- * This module wires the endpoint modules (authorize, token, revoke, discovery, events, controls)
+ * This module wires the endpoint modules (authorize, token, revoke, discovery, the Calendar API,
+ * controls)
  * around one {@linkcode EmulatorState} and routes requests to them.
  *
  * @module
@@ -11,7 +12,7 @@
 import { AUTH_PATH, authorize, consent, CONSENT_PATH } from "./authorize.ts";
 import { configure, controlEndpoint, ControlError, POST_CONTROLS, statsOf } from "./controls.ts";
 import { certs, CERTS_PATH, discovery, DISCOVERY_PATH } from "./discovery.ts";
-import { EVENTS_PATH, eventsEndpoint } from "./events.ts";
+import { CALENDAR_PREFIX, calendarApi } from "./calendar_api.ts";
 import type { FaultEndpoint } from "./faults.ts";
 import { REVOKE_PATH, revokeEndpoint } from "./revoke.ts";
 import { EmulatorState } from "./state.ts";
@@ -42,8 +43,19 @@ const ROUTES: Readonly<Record<string, Route>> = {
     answer: (state, req) => tokenEndpoint(state, req),
   },
   [REVOKE_PATH]: { method: "POST", fault: "revoke", answer: revokeEndpoint },
-  [EVENTS_PATH]: { method: "GET", fault: "events", answer: eventsEndpoint },
 };
+
+/** Routes that own every path under a prefix (the Calendar API); they answer 404/405 themselves. */
+const PREFIX_ROUTES: readonly {
+  prefix: string;
+  fault?: FaultEndpoint;
+  answer(
+    state: EmulatorState,
+    req: Request,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<Response>;
+}[] = [{ prefix: `${CALENDAR_PREFIX}/`, fault: "events", answer: calendarApi }];
 
 /** Answers one request against the state. */
 async function route(state: EmulatorState, req: Request): Promise<Response> {
@@ -53,6 +65,17 @@ async function route(state: EmulatorState, req: Request): Promise<Response> {
     : url.pathname;
   if (path.startsWith("/__emulator/")) {
     return await controlEndpoint(state, req, path, url.searchParams);
+  }
+  const prefixed = PREFIX_ROUTES.find((route) => path.startsWith(route.prefix));
+  if (prefixed !== undefined) {
+    if (prefixed.fault !== undefined) {
+      const faulty = await state.faults.play(prefixed.fault, req);
+      if (faulty !== undefined) {
+        state.stats.faultsServed[prefixed.fault] += 1;
+        return faulty;
+      }
+    }
+    return await prefixed.answer(state, req, path, url.searchParams);
   }
   const known = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
   if (known === undefined) return Response.json({ error: "not_found" }, { status: 404 });
@@ -108,7 +131,12 @@ export async function createGoogleEmulator(
     async control(name, body) {
       const control = Object.hasOwn(POST_CONTROLS, name) ? POST_CONTROLS[name] : undefined;
       if (control === undefined) throw new ControlError(`unknown control ${name}`);
-      return await control(state, body);
+      const answer = await control(state, body);
+      if (!(answer instanceof Response)) return answer;
+      // A Calendar write refused by the API's rules: Google's status and reason.
+      const json = await answer.json();
+      if (answer.ok) return json;
+      throw new ControlError(`${answer.status} ${json?.error?.errors?.[0]?.reason ?? ""}`.trim());
     },
     close: () => state.faults.close(),
   };

@@ -8,12 +8,55 @@ const LONG_FORM: Readonly<Record<string, string>> = {
   profile: `${USERINFO}profile`,
 };
 
-/** Scopes that unlock events.list, like the real Calendar API. */
+const AUTH = "https://www.googleapis.com/auth/";
+
+/**
+ * Scopes that unlock reading events (list, get, instances, watch), per the "Authorization"
+ * section of each method's reference page, e.g.
+ * https://developers.google.com/calendar/api/v3/reference/events/list#auth
+ */
 export const CALENDAR_READ_SCOPES: readonly string[] = [
-  "https://www.googleapis.com/auth/calendar",
-  "https://www.googleapis.com/auth/calendar.readonly",
-  "https://www.googleapis.com/auth/calendar.events",
-  "https://www.googleapis.com/auth/calendar.events.readonly",
+  `${AUTH}calendar`,
+  `${AUTH}calendar.readonly`,
+  `${AUTH}calendar.events`,
+  `${AUTH}calendar.events.readonly`,
+  `${AUTH}calendar.events.owned`,
+  `${AUTH}calendar.events.owned.readonly`,
+];
+
+/** Scopes that unlock writing events (insert, patch, update, delete): events/insert#auth. */
+export const CALENDAR_WRITE_SCOPES: readonly string[] = [
+  `${AUTH}calendar`,
+  `${AUTH}calendar.events`,
+  `${AUTH}calendar.events.owned`,
+];
+
+/**
+ * Scopes that unlock freebusy.query (freebusy/query#auth). `calendar.events` alone does not:
+ * Google answers 403 insufficientPermissions.
+ */
+export const FREEBUSY_SCOPES: readonly string[] = [
+  `${AUTH}calendar`,
+  `${AUTH}calendar.readonly`,
+  `${AUTH}calendar.freebusy`,
+  `${AUTH}calendar.events.freebusy`,
+];
+
+/** Scopes that unlock calendarList.get and calendarList.list (calendarList/get#auth). */
+export const CALENDAR_LIST_SCOPES: readonly string[] = [
+  `${AUTH}calendar`,
+  `${AUTH}calendar.readonly`,
+  `${AUTH}calendar.calendarlist`,
+  `${AUTH}calendar.calendarlist.readonly`,
+];
+
+/** Scopes that unlock calendars.get (calendars/get#auth). */
+export const CALENDARS_GET_SCOPES: readonly string[] = [
+  `${AUTH}calendar`,
+  `${AUTH}calendar.readonly`,
+  `${AUTH}calendar.calendars`,
+  `${AUTH}calendar.calendars.readonly`,
+  `${AUTH}calendar.app.created`,
 ];
 
 /** True for `openid`, `email`, `profile` and their `userinfo.*` URL forms (always granted). */
@@ -55,5 +98,10 @@ export function grantedScopes(scopes: readonly string[]): string[] {
 
 /** True when the grant lets its holder list Calendar events. */
 export function allowsCalendarRead(scopes: readonly string[]): boolean {
-  return scopes.some((scope) => CALENDAR_READ_SCOPES.includes(scope));
+  return allowsAny(scopes, CALENDAR_READ_SCOPES);
+}
+
+/** True when the grant holds one of `accepted`. */
+export function allowsAny(scopes: readonly string[], accepted: readonly string[]): boolean {
+  return scopes.some((scope) => accepted.includes(scope));
 }

@@ -8,7 +8,7 @@
 
 import * as jose from "jose";
 import { type BulkBatch, bulkEmail, parseBulkRefreshToken } from "./bulk.ts";
-import type { CalendarEvent } from "./calendar.ts";
+import { CalendarStore } from "./calendar_store.ts";
 import { deriveSub, randomToken } from "./crypto_utils.ts";
 import { FaultInjector } from "./faults.ts";
 import { normaliseEmail } from "./http.ts";
@@ -128,6 +128,14 @@ export interface BlockRule {
   userAgentContains: string | undefined;
 }
 
+/** An update Google would have emailed (events written with `sendUpdates` all/externalOnly). */
+export interface CalendarNotice {
+  calendarId: string;
+  eventId: string;
+  method: string;
+  recipients: string[];
+}
+
 /** Who a token was issued to and for what. */
 export interface Lineage {
   email: string;
@@ -152,7 +160,9 @@ export class EmulatorState {
   readonly accessTokens = new Map<string, AccessRecord>();
   /** Scopes each account granted each client, for include_granted_scopes. */
   readonly grants = new Map<string, Set<string>>();
-  readonly events = new Map<string, CalendarEvent[]>();
+  readonly calendars: CalendarStore;
+  /** Who would have been emailed for each write with `sendUpdates` (newest last, capped). */
+  readonly calendarNotices: CalendarNotice[] = [];
   readonly faults = new FaultInjector();
   readonly bulkBatches = new Map<string, BulkBatch>();
   blocks: BlockRule[] = [];
@@ -178,6 +188,7 @@ export class EmulatorState {
       eventsPageCap: 2500,
     };
     this.#baseClock = options.now ?? Date.now;
+    this.calendars = new CalendarStore(() => this.now());
     this.signingKey = signing.key;
     this.kid = signing.kid;
     this.jwks = signing.jwks;
@@ -429,6 +440,7 @@ function emptyStats(): Counters {
     revocations: counts(),
     accountRevocations: 0,
     eventsCalls: counts(),
+    calendarCalls: {},
     blockedAuthorizations: 0,
     faultsServed: { token: 0, revoke: 0, events: 0 },
   };

@@ -60,7 +60,10 @@ export interface EmulatorStats {
   };
   revocations: OutcomeCounts;
   accountRevocations: number;
+  /** events.list calls (also counted in `calendarCalls`). */
   eventsCalls: OutcomeCounts;
+  /** Calendar API calls by Google's method name, e.g. `calendar.v3.Events.Insert`. */
+  calendarCalls: Record<string, OutcomeCounts>;
   /** Authorization pages that ended on a block page (never redirected). */
   blockedAuthorizations: number;
   /** Calls answered by an injected fault (not counted above). */
