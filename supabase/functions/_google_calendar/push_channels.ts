@@ -206,3 +206,31 @@ async function callGoogle(
   if (refusal?.code === "google_rate_limited") throw refusal;
   throw new GoogleRefusal(response.status);
 }
+
+/**
+ * Stops `userId`'s channels now with `accessToken`, before something ends the grant at Google
+ * (google-disconnect revokes it: afterwards no token could stop them). A channel stopped (or
+ * unknown to Google) loses its row, so the grant's trigger does not queue it; any other outcome
+ * leaves it to the trigger's queue. Returns how many were stopped. Never throws.
+ */
+export async function stopUserChannels(
+  deps: Pick<ChannelDeps, "db" | "apiBaseUrl" | "timeoutMs" | "fetch">,
+  userId: string,
+  accessToken: string,
+): Promise<number> {
+  const { data, error } = await deps.db.from("google_calendar_channels")
+    .select("id, resource_id").eq("user_id", userId).not("resource_id", "is", null);
+  if (error || !data) return 0;
+  let stopped = 0;
+  for (const row of data) {
+    const result = await stopChannel(deps, {
+      channelId: row.id,
+      resourceId: row.resource_id!,
+      accessToken,
+    }).catch(() => "failed" as const);
+    if (result !== "stopped" && result !== "not_found") continue;
+    await deps.db.from("google_calendar_channels").delete().eq("id", row.id);
+    stopped++;
+  }
+  return stopped;
+}
