@@ -11,6 +11,8 @@ import { calendarErrorResponse } from "./calendar_errors.ts";
 import type { Calendar } from "./calendar_store.ts";
 import { isTimeZone } from "./calendar_time.ts";
 import { EVENT_ROUTES } from "./events.ts";
+import { FREEBUSY_ROUTES } from "./freebusy.ts";
+import { WATCH_ROUTES } from "./watch.ts";
 import { allowsAny, CALENDAR_LIST_SCOPES, CALENDARS_GET_SCOPES } from "./scopes.ts";
 import type { AccessRecord, EmulatorState } from "./state.ts";
 import type { CalendarRoute } from "./calendar_route.ts";
@@ -50,7 +52,12 @@ const CALENDAR_READS: CalendarRoute[] = [
   },
 ];
 
-const ROUTES: readonly CalendarRoute[] = [...CALENDAR_READS, ...EVENT_ROUTES];
+const ROUTES: readonly CalendarRoute[] = [
+  ...CALENDAR_READS,
+  ...EVENT_ROUTES,
+  ...FREEBUSY_ROUTES,
+  ...WATCH_ROUTES,
+];
 
 const COMPILED = ROUTES.map((route) => ({
   route,

@@ -11,6 +11,7 @@ import { parseSeedEvents } from "./calendar.ts";
 import type { Calendar } from "./calendar_store.ts";
 import { isTimeZone } from "./calendar_time.ts";
 import { bad, type ControlBody, emailOf, type PostControl } from "./control_utils.ts";
+import { seedDemoCalendar } from "./demo_calendar.ts";
 import { applyEventInput } from "./event_input.ts";
 import { renderEvent } from "./event_view.ts";
 import { deleteEvent, insertEvent, writeEvent } from "./events.ts";
@@ -93,6 +94,11 @@ export const CALENDAR_CONTROLS: Readonly<Record<string, PostControl>> = {
     return result instanceof Response ? result : { deleted: result.id };
   },
 
+  /** Adds the demo week to the account's calendar (zone Europe/Paris): `{email}` → `{count}`. */
+  async "calendar/demo"(state, body) {
+    return { count: await seedDemoCalendar(state, emailOf(body)) };
+  },
+
   /** The calendar's settings: `{email, timeZone?, summary?}`. */
   async "calendar/settings"(state, body) {
     const calendar = await calendarOf(state, body);
@@ -107,6 +113,22 @@ export const CALENDAR_CONTROLS: Readonly<Record<string, PostControl>> = {
       calendar.summary = body.summary;
     }
     return { id: calendar.id, timeZone: calendar.timeZone, summary: calendar.summary };
+  },
+
+  /** Channels reach their end now: `{id}` one channel, `{email}` every channel on that calendar. */
+  "calendar/channels/expire"(state, body) {
+    const now = state.now();
+    let expired = 0;
+    for (const channel of state.push.channels.values()) {
+      const match = typeof body.id === "string"
+        ? channel.id === body.id
+        : channel.calendarId === emailOf(body);
+      if (match && channel.expiration > now) {
+        channel.expiration = now;
+        expired += 1;
+      }
+    }
+    return { expired };
   },
 
   /** Every sync token of the account's calendar now answers 410 fullSyncRequired. */
@@ -132,6 +154,13 @@ export function calendarControlRoute(
       return Response.json({
         notices: state.calendarNotices.filter((n) => email === undefined || n.calendarId === email),
       });
+    case "GET /__emulator/calendar/channels": {
+      const now = state.now();
+      const channels = [...state.push.channels.values()]
+        .filter((c) => email === undefined || c.calendarId === email)
+        .map((c) => ({ ...c, expired: c.expiration <= now }));
+      return Response.json({ channels });
+    }
     case "GET /__emulator/calendar/events": {
       if (email === undefined) {
         return Response.json({ error: "email is required" }, { status: 400 });

@@ -15,6 +15,7 @@ import { certs, CERTS_PATH, discovery, DISCOVERY_PATH } from "./discovery.ts";
 import { CALENDAR_PREFIX, calendarApi } from "./calendar_api.ts";
 import type { FaultEndpoint } from "./faults.ts";
 import { REVOKE_PATH, revokeEndpoint } from "./revoke.ts";
+import { seedDemoCalendar } from "./demo_calendar.ts";
 import { EmulatorState } from "./state.ts";
 import { TOKEN_PATH, tokenEndpoint } from "./token.ts";
 import type { GoogleEmulator, GoogleEmulatorOptions } from "./types.ts";
@@ -97,6 +98,7 @@ export async function createGoogleEmulator(
   options: GoogleEmulatorOptions,
 ): Promise<GoogleEmulator> {
   const state = await EmulatorState.create(options);
+  for (const email of options.demoCalendars ?? []) await seedDemoCalendar(state, email);
   const handler = (req: Request) => route(state, req);
   return {
     issuer: state.issuer,
@@ -138,6 +140,9 @@ export async function createGoogleEmulator(
       if (answer.ok) return json;
       throw new ControlError(`${answer.status} ${json?.error?.errors?.[0]?.reason ?? ""}`.trim());
     },
-    close: () => state.faults.close(),
+    close: () => {
+      state.faults.close();
+      state.push.close();
+    },
   };
 }

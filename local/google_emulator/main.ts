@@ -16,7 +16,10 @@ const USAGE = `usage: main.ts --client-id ID --client-secret SECRET --redirect-u
   --access-token-ttl SECS   access token lifetime (default 3599)
   --code-ttl SECS           authorization code lifetime (default 600)
   --id-token-issuer-style url|bare   (default url)
-  --account EMAIL           repeatable; accounts listed in the chooser`;
+  --account EMAIL           repeatable; accounts listed in the chooser
+  --demo-calendar EMAIL     repeatable; that account's calendar starts with the demo week
+  --allow-http-loopback-push true|false  events.watch also accepts http:// loopback addresses
+                            (Google takes https only; for a local stack on plain http)`;
 
 /** Parses CLI flags (`--flag value` or `--flag=value`); returns an error message on bad input. */
 export function parseCliArgs(args: readonly string[]): ServeGoogleEmulatorOptions | string {
@@ -45,6 +48,8 @@ export function parseCliArgs(args: readonly string[]): ServeGoogleEmulatorOption
     "code-ttl",
     "id-token-issuer-style",
     "account",
+    "allow-http-loopback-push",
+    "demo-calendar",
   ];
   const unknown = [...values.keys()].find((name) => !known.includes(name));
   if (unknown !== undefined) return `unknown flag --${unknown}`;
@@ -76,6 +81,15 @@ export function parseCliArgs(args: readonly string[]): ServeGoogleEmulatorOption
     const seconds = Number(raw);
     if (!(seconds > 0)) return `--${flag} must be a positive number`;
     options[key] = seconds;
+  }
+  const demo = values.get("demo-calendar");
+  if (demo !== undefined) options.demoCalendars = demo;
+  const loopbackPush = one("allow-http-loopback-push");
+  if (loopbackPush !== undefined) {
+    if (loopbackPush !== "true" && loopbackPush !== "false") {
+      return "--allow-http-loopback-push must be true or false";
+    }
+    options.allowHttpLoopbackPush = loopbackPush === "true";
   }
   const style = one("id-token-issuer-style");
   if (style !== undefined) {

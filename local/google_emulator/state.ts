@@ -9,6 +9,7 @@
 import * as jose from "jose";
 import { type BulkBatch, bulkEmail, parseBulkRefreshToken } from "./bulk.ts";
 import { CalendarStore } from "./calendar_store.ts";
+import { PushHub } from "./push_channels.ts";
 import { deriveSub, randomToken } from "./crypto_utils.ts";
 import { FaultInjector } from "./faults.ts";
 import { normaliseEmail } from "./http.ts";
@@ -161,6 +162,8 @@ export class EmulatorState {
   /** Scopes each account granted each client, for include_granted_scopes. */
   readonly grants = new Map<string, Set<string>>();
   readonly calendars: CalendarStore;
+  /** events.watch channels and their deliveries. */
+  readonly push: PushHub;
   /** Who would have been emailed for each write with `sendUpdates` (newest last, capped). */
   readonly calendarNotices: CalendarNotice[] = [];
   readonly faults = new FaultInjector();
@@ -189,6 +192,12 @@ export class EmulatorState {
     };
     this.#baseClock = options.now ?? Date.now;
     this.calendars = new CalendarStore(() => this.now());
+    this.push = new PushHub(this.calendars, {
+      now: () => this.now(),
+      issuer: this.issuer,
+      allowHttpLoopback: options.allowHttpLoopbackPush ?? false,
+      ...(options.pushRetryBaseMs === undefined ? {} : { retryBaseMs: options.pushRetryBaseMs }),
+    });
     this.signingKey = signing.key;
     this.kid = signing.kid;
     this.jwks = signing.jwks;

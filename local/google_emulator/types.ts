@@ -30,6 +30,15 @@ export interface GoogleEmulatorOptions {
   now?: () => number;
   /** Accounts listed in the consent page's chooser from the start. */
   accounts?: string[];
+  /**
+   * Let events.watch accept `http://` addresses on loopback (127.0.0.1, ::1, localhost). Google
+   * takes only https; this exists for a local stack whose functions serve plain http.
+   */
+  allowHttpLoopbackPush?: boolean;
+  /** Accounts whose calendar starts with the demo week (demo_calendar.ts); they join the chooser. */
+  demoCalendars?: string[];
+  /** First retry delay of a push message answered 500/502/503/504 (doubles per try). */
+  pushRetryBaseMs?: number;
 }
 
 /** Settings that may change while the emulator runs. */

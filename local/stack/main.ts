@@ -18,6 +18,7 @@ import { runningStack } from "./lock.ts";
 import { StoppingError } from "./process.ts";
 import {
   AlreadyRunningError,
+  DEMO_EMAIL,
   PortInUseError,
   type Stack,
   type StackInfo,
@@ -219,7 +220,7 @@ async function stop(): Promise<number> {
 /** Does what the bot does: asks google-connect for a demo user's consent link. */
 async function printConsentLink(info: StackInfo): Promise<void> {
   if (!info.functions["google-connect"]) return;
-  const email = "demo@example.com";
+  const email = DEMO_EMAIL;
   const userId = await userIdByEmail(info.db_url, email) ?? await createUser(info.db_url, email);
   const res = await fetch(`${info.functions_url}/google-connect`, {
     method: "POST",

@@ -103,6 +103,9 @@ export interface StackOptions {
   log?: (line: string) => void;
 }
 
+/** The demo person of `npm start`: a Supabase user and a Google account with the demo week. */
+export const DEMO_EMAIL = "demo@example.com";
+
 /** The ports of `supabase start`. */
 export const FIXED_PORTS = { api: 54321, db: 54322, postgrest: 54323, emulator: 54324 };
 
@@ -377,6 +380,11 @@ async function startEmulator(port: number, options: {
       options.secrets.google_client_secret,
       "--redirect-uri",
       options.redirectUri,
+      // The functions serve plain http on loopback; Google itself only pushes to https.
+      "--allow-http-loopback-push",
+      "true",
+      "--demo-calendar",
+      DEMO_EMAIL,
     ],
     env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
     clearEnv: true,
