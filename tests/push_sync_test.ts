@@ -23,6 +23,15 @@ import {
 import { client, sql } from "./support/stack.ts";
 import { bodies, checkDeliveries, waitFor } from "./support/webhooks.ts";
 
+/** Whether the emulator holds `channelId` on `google`'s calendar as stopped. */
+async function emulatorChannel(google: string, channelId: string) {
+  const { channels } = await client.emulatorGet(
+    `calendar/channels?email=${encodeURIComponent(google)}`,
+  ) as { channels: { id: string; stopped: boolean }[] };
+  const found = channels.find((c) => c.id === channelId);
+  return found ? { stopped: found.stopped } : null;
+}
+
 Deno.test("push: a change at Google reaches the bot as events_changed, sent by the emulator's own push", async () => {
   const { user, google } = await watchedUser("push-e2e");
   const id = await createEvent(google, "Dentist");
@@ -124,21 +133,28 @@ Deno.test("push: a push for a channel just replaced queues no sync, and its stop
 });
 
 Deno.test("push: the channel is stopped at Google when the person disconnects", async () => {
-  const { user } = await watchedUser("push-disconnect");
+  const { user, google } = await watchedUser("push-disconnect");
   const channel = await activeChannel(user.id);
   await client.disconnect(user.id);
+  // Stopped before the revocation (after it, no token could): nothing left to queue.
+  assert.deepEqual(await emulatorChannel(google, channel!), { stopped: true });
+  assert.deepEqual(await queuedStops(user.id), []);
+  assert.equal(await activeChannel(user.id), undefined);
+  assert.equal(await syncState(user.id), null, "the sync state goes with the grant");
+});
+
+Deno.test("push: a grant deleted by any other path (invalid_grant, RISC, SQL) queues the stop; the pass sends it", async () => {
+  const { user, google } = await watchedUser("push-sqldelete");
+  const channel = await activeChannel(user.id);
+  await sql(`delete from public.google_calendar_tokens where user_id = :'u'`, { u: user.id });
   assert.deepEqual(
     (await queuedStops(user.id)).map((s) => [s.channel, s.cause]),
     [[channel, "grant_deleted"]],
   );
-  assert.equal(await activeChannel(user.id), undefined);
-  assert.equal(await syncState(user.id), null, "the sync state goes with the grant");
   const { report } = await runPass(client);
   assert.ok(report.tasks.push.stopped >= 1, JSON.stringify(report.tasks.push));
-  await waitFor(
-    "the stop to leave the queue",
-    async () => (await queuedStops(user.id)).length === 0 ? true : undefined,
-  );
+  assert.deepEqual(await queuedStops(user.id), []);
+  assert.deepEqual(await emulatorChannel(google, channel!), { stopped: true });
 });
 
 Deno.test("push: a reconnect to another Google account stops the old account's channel and opens a new one", async () => {
