@@ -18,14 +18,7 @@ import {
   watchedUser,
 } from "./support/push.ts";
 import { client, sql } from "./support/stack.ts";
-import {
-  checkDeliveries,
-  makeDue,
-  outbox,
-  runner,
-  setFault,
-  waitFor,
-} from "./support/webhooks.ts";
+import { checkDeliveries, makeDue, outbox, runner, setFault, waitFor } from "./support/webhooks.ts";
 
 /** Makes `userId`'s backed-off sync due now (as if the backoff had passed). */
 async function syncDueNow(userId: string): Promise<void> {
@@ -88,8 +81,10 @@ Deno.test("push faults: an invalidated sync token (410) gives a full resync mark
   await client.emulatorControl("calendar/sync-tokens/invalidate", { email: google });
   const after = await createEvent(google, "After");
   await push(channel, "exists", 3);
-  const change = await waitFor("the resync", async () =>
-    (await receivedChanges(user.id)).find((c) => c.id === after && c.resync));
+  const change = await waitFor(
+    "the resync",
+    async () => (await receivedChanges(user.id)).find((c) => c.id === after && c.resync),
+  );
   assert.equal(change.summary, "After");
   const resynced = (await receivedChanges(user.id)).filter((c) => c.resync).map((c) => c.id);
   assert.ok(resynced.includes(before), "the resync lists the whole calendar");
@@ -107,8 +102,10 @@ Deno.test("push faults: a sync that dies between Google's answer and the save lo
   // The save fails as a killed function's would never happen: nothing of it is written.
   await sql(`create or replace function public.push_test_refuse_save() returns trigger
     language plpgsql set search_path = '' as $$ begin raise exception 'test: save refused'; end $$`);
-  await sql(`create trigger ${trigger} before update of sync_token on public.google_calendar_sync_state
-    for each row when (new.user_id = '${user.id}') execute function public.push_test_refuse_save()`);
+  await sql(
+    `create trigger ${trigger} before update of sync_token on public.google_calendar_sync_state
+    for each row when (new.user_id = '${user.id}') execute function public.push_test_refuse_save()`,
+  );
   try {
     const id = await createEvent(google, "Dentist");
     await push(channel, "exists", 2);
@@ -134,9 +131,12 @@ Deno.test("push faults: two syncs for one user at once: one runs, the other clai
   const { user, google } = await watchedUser("pushf-twice");
   await testChannel(user.id); // the emulator's pushes now reach a replaced channel: ignored
   const id = await createEvent(google, "Twice");
-  await sql(`update public.google_calendar_sync_state set requested_at = now() where user_id = :'u'`, {
-    u: user.id,
-  });
+  await sql(
+    `update public.google_calendar_sync_state set requested_at = now() where user_id = :'u'`,
+    {
+      u: user.id,
+    },
+  );
   const [a, b] = await Promise.all([runPass(client), runPass(client)]);
   assert.equal(
     a.report.tasks.push.syncs_claimed + b.report.tasks.push.syncs_claimed,
@@ -151,11 +151,17 @@ Deno.test("push faults: a failed renewal keeps the old channel serving; the next
   const { user, google } = await watchedUser("pushf-renew");
   const first = await activeChannel(user.id);
   const renewNow = () =>
-    sql(`update public.google_calendar_channels set renew_at = now() where id = :'c'`, { c: first! });
+    sql(`update public.google_calendar_channels set renew_at = now() where id = :'c'`, {
+      c: first!,
+    });
   await renewNow();
   await client.fault("events", "500", { count: 1 });
   const failed = await runPass(client);
-  assert.equal(failed.report.tasks.push.renewals_failed, 1, JSON.stringify(failed.report.tasks.push));
+  assert.equal(
+    failed.report.tasks.push.renewals_failed,
+    1,
+    JSON.stringify(failed.report.tasks.push),
+  );
   assert.equal(await activeChannel(user.id), first, "the old channel still serves");
   const served = await createEvent(google, "Still heard");
   await receivedChange(user.id, served);
