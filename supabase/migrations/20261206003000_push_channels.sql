@@ -7,32 +7,18 @@
 -- Every table here is service only: RLS on, no grants to anon or authenticated.
 
 -- ---------------------------------------------------------------------------------------------
--- The webhook event types become a table, so each capability adds its own with an insert rather
--- than by rewriting one check constraint (which two migrations would fight over).
+-- The outbox accepts google_calendar.events_changed.
 -- ---------------------------------------------------------------------------------------------
-create table public.google_calendar_webhook_event_types (
-  type text primary key
-);
-
-comment on table public.google_calendar_webhook_event_types is
-  'The webhook event types the outbox accepts; a migration adds its own.';
-
-insert into public.google_calendar_webhook_event_types (type) values
-  ('google_calendar.connected'),
-  ('google_calendar.connect_failed'),
-  ('google_calendar.reconnect_required'),
-  ('google_calendar.disconnected'),
-  ('google_calendar.expiring'),
-  ('google_calendar.events_changed');
-
-alter table public.google_calendar_webhook_event_types enable row level security;
-revoke all on table public.google_calendar_webhook_event_types from anon, authenticated;
-grant select on table public.google_calendar_webhook_event_types to service_role;
-
 alter table public.google_calendar_webhook_events
   drop constraint google_calendar_webhook_events_type_check,
-  add constraint google_calendar_webhook_events_type_fkey
-    foreign key (type) references public.google_calendar_webhook_event_types (type);
+  add constraint google_calendar_webhook_events_type_check check (type in (
+    'google_calendar.connected',
+    'google_calendar.connect_failed',
+    'google_calendar.reconnect_required',
+    'google_calendar.disconnected',
+    'google_calendar.expiring',
+    'google_calendar.events_changed'
+  ));
 
 -- ---------------------------------------------------------------------------------------------
 -- Channels

@@ -254,19 +254,6 @@ export type Database = {
         };
         Relationships: [];
       };
-      "google_calendar_webhook_event_types": {
-        Row: {
-          "type": string;
-        };
-        ComputedFields: never;
-        Insert: {
-          "type": string;
-        };
-        Update: {
-          "type"?: string;
-        };
-        Relationships: [];
-      };
       "google_calendar_webhook_events": {
         Row: {
           "attempts": number;
@@ -317,15 +304,7 @@ export type Database = {
           "type"?: string;
           "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "google_calendar_webhook_events_type_fkey";
-            columns: ["type"];
-            isOneToOne: false;
-            referencedRelation: "google_calendar_webhook_event_types";
-            referencedColumns: ["type"];
-          },
-        ];
+        Relationships: [];
       };
       "google_calendar_webhook_settings": {
         Row: {
