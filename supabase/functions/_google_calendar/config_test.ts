@@ -152,3 +152,39 @@ Deno.test("loadConfig() reads BOT_API_KEYS: several keys to rotate, none short, 
   });
   assert(same.some((p) => p.includes("must not repeat a Supabase API key")), same.join());
 });
+
+Deno.test("GOOGLE_PUSH_URL: on by default for a hosted project, off without a public https URL", () => {
+  assert.deepEqual(loadConfig(VALID_ENV).push, {
+    address: "https://abc.supabase.co/functions/v1/google-calendar-push",
+  });
+  assert.equal(loadConfig({ ...VALID_ENV, GOOGLE_PUSH_URL: "off" }).push, null);
+  const local = {
+    ...VALID_ENV,
+    SUPABASE_URL: "http://127.0.0.1:54321",
+    GOOGLE_REDIRECT_URI: "http://127.0.0.1:54321/functions/v1/google-callback",
+  };
+  assert.equal(loadConfig(local).push, null);
+  assert.deepEqual(
+    loadConfig({ ...VALID_ENV, GOOGLE_PUSH_URL: "https://push.example.com/hook/" }).push,
+    { address: "https://push.example.com/hook" },
+  );
+});
+
+Deno.test("GOOGLE_PUSH_URL: plain http only on loopback, and only for an emulator", () => {
+  const emulator = {
+    ...VALID_ENV,
+    GOOGLE_API_BASE_URL: "http://127.0.0.1:9000",
+    GOOGLE_PUSH_URL: "http://127.0.0.1:54321/functions/v1/google-calendar-push",
+  };
+  assert.equal(loadConfig(emulator).push?.address, emulator.GOOGLE_PUSH_URL);
+  assert.ok(
+    problems({ ...emulator, GOOGLE_API_BASE_URL: undefined }).some((p) =>
+      p.startsWith("GOOGLE_PUSH_URL must be https")
+    ),
+  );
+  assert.ok(
+    problems({ ...VALID_ENV, GOOGLE_PUSH_URL: "http://push.example.com/hook" }).some((p) =>
+      p.startsWith("GOOGLE_PUSH_URL")
+    ),
+  );
+});
