@@ -102,11 +102,13 @@ export async function syncDue(deps: SyncDeps, options: SyncOptions): Promise<Syn
     errors: {},
   };
   const { data, error } = await deps.db.rpc("google_calendar_sync_claim", {
-    p_user_ids: options.userIds ?? null,
+    // null: the oldest due syncs (the generated types cannot say an array argument may be null).
+    p_user_ids: (options.userIds ?? null) as string[],
     p_limit: options.limit,
     p_lease_seconds: syncLeaseSeconds(deps.timeoutMs),
-  } as never);
+  });
   if (error) throw databaseError(error);
+  // sync_token is null before the first sync; the generated row type cannot say so.
   const claims = (data ?? []) as SyncClaim[];
   report.claimed = claims.length;
   await pool(claims, options.concurrency ?? 4, (claim) => syncOne(deps, claim, report, options));
