@@ -82,6 +82,10 @@ function channelStopsTask<Name extends string>(name: Name) {
               isAppError(error, "google_reconnect_required") || error instanceof Expired
             ) {
               figures.stops_abandoned++;
+              const why = error instanceof Error && !isAppError(error)
+                ? error.name
+                : describeForLog(error);
+              console.warn(`google-maintenance: channel stop abandoned (no usable token): ${why}`);
               return { outcome: "done", note: null };
             }
             figures.stops_retried++;
