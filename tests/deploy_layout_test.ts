@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 
 const root = JSON.parse(await Deno.readTextFile("deno.json"));
 /** Imports only the tests use; a deployed function must not carry them. */
-const DEV_ONLY = ["playwright-core"];
+const DEV_ONLY = ["playwright-core", "@googleapis/calendar"];
 const productionImports = Object.fromEntries(
   Object.entries(root.imports as Record<string, string>).filter(([name]) =>
     !DEV_ONLY.includes(name)

@@ -279,6 +279,18 @@ Deno.test("emulator: calendarList.get and calendars.get give the primary calenda
     "/calendar/v3/calendars/primary",
   );
   assert.equal(refused.status, 403, "calendars.get is not covered by calendar.events");
+  const setting = await call(emulator, token, "GET", "/calendar/v3/users/me/settings/timezone");
+  assert.deepEqual([setting.status, setting.body.value], [200, "Asia/Tokyo"]);
+  assert.equal(
+    (await call(emulator, token, "GET", "/calendar/v3/users/me/settings/nothing")).status,
+    404,
+  );
+  const list = await call(eventsOnly.emulator, eventsOnly.token, "GET", BASE);
+  assert.equal(
+    list.body.timeZone,
+    "UTC",
+    "a calendar.events grant reads the zone from events.list",
+  );
 });
 
 Deno.test("emulator: another client's writes (controls) change etags and show in the API", async () => {
@@ -317,4 +329,32 @@ Deno.test("emulator: another client's writes (controls) change etags and show in
     eventId: "invite001",
   });
   assert.equal(again.status, 410);
+});
+
+Deno.test("emulator: a quota fault aimed at events.insert refuses the next N inserts with Google's body, lists pass", async () => {
+  const { emulator, token } = await setup();
+  const queued = await controlCall(emulator, "faults", {
+    endpoint: "events",
+    kind: "rateLimitExceeded",
+    method: "calendar.v3.Events.Insert",
+    count: 2,
+  });
+  assert.equal(queued.status, 200);
+  assert.equal((await call(emulator, token, "GET", BASE)).status, 200, "list is not aimed at");
+  for (let i = 0; i < 2; i++) {
+    const refused = await call(emulator, token, "POST", BASE, dentist);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.errors[0].reason, "rateLimitExceeded");
+    assert.equal(refused.body.error.errors[0].domain, "usageLimits");
+  }
+  assert.equal((await call(emulator, token, "POST", BASE, dentist)).status, 200);
+  await controlCall(emulator, "faults", { endpoint: "events", kind: "429" });
+  const limited = await call(emulator, token, "PATCH", `${BASE}/whatever01`, {});
+  assert.equal(limited.status, 429, "without method, any Calendar call");
+  const wrong = await controlCall(emulator, "faults", {
+    endpoint: "token",
+    kind: "500",
+    method: "calendar.v3.Events.Insert",
+  });
+  assert.equal(wrong.status, 400);
 });

@@ -13,7 +13,12 @@ import { isTimeZone } from "./calendar_time.ts";
 import { EVENT_ROUTES } from "./events.ts";
 import { FREEBUSY_ROUTES } from "./freebusy.ts";
 import { WATCH_ROUTES } from "./watch.ts";
-import { allowsAny, CALENDAR_LIST_SCOPES, CALENDARS_GET_SCOPES } from "./scopes.ts";
+import {
+  allowsAny,
+  CALENDAR_LIST_SCOPES,
+  CALENDARS_GET_SCOPES,
+  SETTINGS_SCOPES,
+} from "./scopes.ts";
 import type { AccessRecord, EmulatorState } from "./state.ts";
 import type { CalendarRoute } from "./calendar_route.ts";
 
@@ -52,8 +57,51 @@ const CALENDAR_READS: CalendarRoute[] = [
   },
 ];
 
+/**
+ * The user settings the emulator knows (settings#resource): the time zone is the primary
+ * calendar's. https://developers.google.com/calendar/api/v3/reference/settings
+ */
+function settingsOf(calendar: Calendar): Record<string, string> {
+  return { timezone: calendar.timeZone, locale: "en", weekStart: "1", format24HourTime: "true" };
+}
+
+function settingResource(id: string, value: string): Record<string, unknown> {
+  return { kind: "calendar#setting", etag: `"${id}"`, id, value };
+}
+
+const SETTINGS_READS: CalendarRoute[] = [
+  {
+    method: "GET",
+    path: "/users/me/settings",
+    name: "calendar.v3.Settings.List",
+    scopes: SETTINGS_SCOPES,
+    handle: ({ state, record }) =>
+      Response.json({
+        kind: "calendar#settings",
+        etag: '"settings"',
+        items: Object.entries(settingsOf(state.calendars.primary(record.email))).map((
+          [id, value],
+        ) => settingResource(id, value)),
+      }),
+  },
+  {
+    method: "GET",
+    path: "/users/me/settings/{setting}",
+    name: "calendar.v3.Settings.Get",
+    scopes: SETTINGS_SCOPES,
+    handle: ({ state, record, params }) => {
+      const settings = settingsOf(state.calendars.primary(record.email));
+      const id = params.setting ?? "";
+      return Object.hasOwn(settings, id)
+        ? Response.json(settingResource(id, settings[id] as string))
+        : calendarErrorResponse("notFound");
+    },
+  },
+];
+
 const ROUTES: readonly CalendarRoute[] = [
   ...CALENDAR_READS,
+  ...SETTINGS_READS,
   ...EVENT_ROUTES,
   ...FREEBUSY_ROUTES,
   ...WATCH_ROUTES,
@@ -64,6 +112,13 @@ const COMPILED = ROUTES.map((route) => ({
   names: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
   pattern: new RegExp(`^${route.path.replace(/\{\w+\}/g, "([^/]+)")}$`),
 }));
+
+/** Google's name of the method a request calls (`calendar.v3.Events.Insert`), if any. */
+export function calendarMethodName(method: string, path: string): string | undefined {
+  const rest = path.slice(CALENDAR_PREFIX.length);
+  return COMPILED.find(({ route, pattern }) => route.method === method && pattern.test(rest))
+    ?.route.name;
+}
 
 /** Answers a request whose path starts with `/calendar/v3/`. */
 export async function calendarApi(

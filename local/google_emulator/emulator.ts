@@ -12,7 +12,7 @@
 import { AUTH_PATH, authorize, consent, CONSENT_PATH } from "./authorize.ts";
 import { configure, controlEndpoint, ControlError, POST_CONTROLS, statsOf } from "./controls.ts";
 import { certs, CERTS_PATH, discovery, DISCOVERY_PATH } from "./discovery.ts";
-import { CALENDAR_PREFIX, calendarApi } from "./calendar_api.ts";
+import { CALENDAR_PREFIX, calendarApi, calendarMethodName } from "./calendar_api.ts";
 import type { FaultEndpoint } from "./faults.ts";
 import { REVOKE_PATH, revokeEndpoint } from "./revoke.ts";
 import { seedDemoCalendar } from "./demo_calendar.ts";
@@ -50,13 +50,20 @@ const ROUTES: Readonly<Record<string, Route>> = {
 const PREFIX_ROUTES: readonly {
   prefix: string;
   fault?: FaultEndpoint;
+  /** The method name a fault may target. */
+  method?(req: Request, path: string): string | undefined;
   answer(
     state: EmulatorState,
     req: Request,
     path: string,
     query: URLSearchParams,
   ): Promise<Response>;
-}[] = [{ prefix: `${CALENDAR_PREFIX}/`, fault: "events", answer: calendarApi }];
+}[] = [{
+  prefix: `${CALENDAR_PREFIX}/`,
+  fault: "events",
+  method: (req, path) => calendarMethodName(req.method, path),
+  answer: calendarApi,
+}];
 
 /** Answers one request against the state. */
 async function route(state: EmulatorState, req: Request): Promise<Response> {
@@ -70,7 +77,11 @@ async function route(state: EmulatorState, req: Request): Promise<Response> {
   const prefixed = PREFIX_ROUTES.find((route) => path.startsWith(route.prefix));
   if (prefixed !== undefined) {
     if (prefixed.fault !== undefined) {
-      const faulty = await state.faults.play(prefixed.fault, req);
+      const faulty = await state.faults.play(
+        prefixed.fault,
+        req,
+        prefixed.method?.(req, path),
+      );
       if (faulty !== undefined) {
         state.stats.faultsServed[prefixed.fault] += 1;
         return faulty;

@@ -140,7 +140,10 @@ export function applyEventInput(
     if (conference.hangoutLink !== undefined) fields.hangoutLink = conference.hangoutLink;
   } else delete fields.hangoutLink;
   fields.organizer = organizer;
-  fields.creator ??= { email: calendar.owner, self: true };
+  fields.creator ??= organizer.self === true ? { email: calendar.owner, self: true } : {
+    email: organizer.email,
+    ...(organizer.displayName ? { displayName: organizer.displayName } : {}),
+  };
   const timesChanged = event.startMs !== times.startMs || event.endMs !== times.endMs ||
     JSON.stringify(event.fields.recurrence) !== JSON.stringify(fields.recurrence);
   const status = (input.status ?? (options.mode === "patch" ? event.status : "confirmed")) as
@@ -275,7 +278,9 @@ function normaliseAttendees(
     const email = raw.email.toLowerCase();
     if (seen.has(email)) continue;
     seen.add(email);
-    const status = raw.responseStatus ?? "needsAction";
+    // The organizer attends their own event: Google marks their entry accepted.
+    const status = raw.responseStatus ??
+      (email === organizer && email === calendar.owner ? "accepted" : "needsAction");
     if (!RESPONSE_STATUSES.includes(status as string)) {
       return invalid(`Invalid value for responseStatus: ${String(status)}`);
     }

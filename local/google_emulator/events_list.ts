@@ -83,6 +83,12 @@ export function listEvents(
   const types = query.getAll("eventTypes");
   const unknownType = types.find((type) => !EVENT_TYPES.includes(type as EventType));
   if (unknownType !== undefined) return bad(`Invalid value for eventTypes: ${unknownType}`);
+  const fingerprint = queryFingerprint(query);
+  const pageToken = query.get("pageToken");
+  const cursor = pageToken === null ? undefined : decodePageToken(pageToken);
+  if (pageToken !== null && (cursor === undefined || cursor.fingerprint !== fingerprint)) {
+    return bad("Invalid page token value.");
+  }
   const syncToken = query.get("syncToken");
   let sinceSeq: number | undefined;
   if (syncToken !== null) {
@@ -96,23 +102,20 @@ export function listEvents(
       decoded === undefined || decoded.calendarId !== calendar.id ||
       decoded.epoch !== calendar.syncEpoch || decoded.seq > calendar.changeSeq
     ) return { status: 410 };
+    if (cursor !== undefined && cursor.since === undefined) return bad("Invalid page token value.");
     sinceSeq = decoded.seq;
+  }
+  // The later pages of an incremental list: the token may be left out, and an invalidation
+  // between pages is a 410 like on the first page.
+  if (cursor?.since !== undefined) {
+    if (cursor.epoch !== calendar.syncEpoch) return { status: 410 };
+    sinceSeq = cursor.since;
   }
   // Deletions are always in an incremental or updatedMin list.
   const showDeleted = query.get("showDeleted") === "true" || sinceSeq !== undefined ||
     updatedMin > -Infinity;
-  const fingerprint = queryFingerprint(query);
-  let offset = 0;
-  let snapshot = calendar.changeSeq;
-  const pageToken = query.get("pageToken");
-  if (pageToken !== null) {
-    const cursor = decodePageToken(pageToken);
-    if (cursor === undefined || cursor.fingerprint !== fingerprint) {
-      return bad("Invalid page token value.");
-    }
-    offset = cursor.offset;
-    snapshot = cursor.seq;
-  }
+  const offset = cursor?.offset ?? 0;
+  const snapshot = cursor?.seq ?? calendar.changeSeq;
   const terms = (query.get("q") ?? "").toLowerCase().split(/\s+/).filter((t) => t !== "");
   const iCalUID = query.get("iCalUID");
   const horizon = Math.max(options.now, timeMin) + EXPANSION_HORIZON_MS;
@@ -163,7 +166,12 @@ export function listEvents(
     incremental: sinceSeq !== undefined,
   };
   if (offset + size < sorted.length) {
-    page.nextPageToken = encodePageToken({ offset: offset + size, fingerprint, seq: snapshot });
+    page.nextPageToken = encodePageToken({
+      offset: offset + size,
+      fingerprint,
+      seq: snapshot,
+      ...(sinceSeq === undefined ? {} : { since: sinceSeq, epoch: calendar.syncEpoch }),
+    });
   } else {
     page.nextSyncToken = encodeSyncToken({
       calendarId: calendar.id,
@@ -200,9 +208,10 @@ function parseBound(value: string | null, fallback: number): number {
   return value === null ? fallback : Date.parse(value);
 }
 
-/** The query minus the paging parameters: a page token only continues the same query. */
+/** The query minus paging and sync token: a page token only continues the same query. */
 function queryFingerprint(query: URLSearchParams): string {
-  const rest = [...query].filter(([name]) => name !== "pageToken" && name !== "maxResults");
+  const skipped = ["pageToken", "maxResults", "syncToken"];
+  const rest = [...query].filter(([name]) => !skipped.includes(name));
   return rest.map(([name, value]) => `${name}=${value}`).sort().join("&");
 }
 
@@ -211,6 +220,9 @@ interface PageCursor {
   fingerprint: string;
   /** The calendar's change counter when the first page was read. */
   seq: number;
+  /** An incremental list: the sync token's counter and the calendar's sync epoch. */
+  since?: number;
+  epoch?: number;
 }
 
 interface SyncCursor {
@@ -237,16 +249,25 @@ const isCount = (value: unknown): value is number =>
 
 /** An opaque page token (base64url JSON), like Google's opaque strings. */
 export function encodePageToken(cursor: PageCursor): string {
-  return encodeJson(["p", cursor.offset, cursor.fingerprint, cursor.seq]);
+  return encodeJson([
+    "p",
+    cursor.offset,
+    cursor.fingerprint,
+    cursor.seq,
+    cursor.since ?? null,
+    cursor.epoch ?? null,
+  ]);
 }
 
 /** The cursor of a page token, or undefined for a token the emulator never issued. */
 export function decodePageToken(token: string): PageCursor | undefined {
   const value = decodeJson(token);
   if (!Array.isArray(value) || value[0] !== "p") return undefined;
-  const [, offset, fingerprint, seq] = value;
+  const [, offset, fingerprint, seq, since, epoch] = value;
   if (!isCount(offset) || typeof fingerprint !== "string" || !isCount(seq)) return undefined;
-  return { offset, fingerprint, seq };
+  if (since === null || since === undefined) return { offset, fingerprint, seq };
+  if (!isCount(since) || !isCount(epoch)) return undefined;
+  return { offset, fingerprint, seq, since, epoch };
 }
 
 /** An opaque sync token. */

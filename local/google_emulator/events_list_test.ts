@@ -206,3 +206,27 @@ Deno.test("encodePageToken() round-trips a query with non-Latin-1 text", () => {
   const cursor = { offset: 3, fingerprint: "q=réunion ☕", seq: 7 };
   assert.deepEqual(decodePageToken(encodePageToken(cursor)), cursor);
 });
+
+Deno.test("listEvents() pages an incremental list, and an invalidation between pages is 410", () => {
+  const { store, cal } = calendarWith([timed("one", 1), timed("two", 2), timed("three", 3)]);
+  const token = page(cal, {}).nextSyncToken!;
+  for (const event of [...cal.events.values()]) {
+    store.commit(cal, {
+      ...event,
+      fields: { ...event.fields, summary: `${event.fields.summary}!` },
+    });
+  }
+  const first = page(cal, { syncToken: token, maxResults: "2" });
+  assert.equal(first.items.length, 2);
+  const rest = page(cal, { syncToken: token, maxResults: "2", pageToken: first.nextPageToken! });
+  assert.deepEqual(summaries(rest), ["three!"]);
+  assert.equal(typeof rest.nextSyncToken, "string");
+  const alone = page(cal, { maxResults: "2", pageToken: first.nextPageToken! });
+  assert.deepEqual(summaries(alone), ["three!"], "the page token carries the sync cursor");
+  cal.syncEpoch += 1;
+  assert.equal(
+    refused(cal, { syncToken: token, maxResults: "2", pageToken: first.nextPageToken! }).status,
+    410,
+  );
+  assert.equal(refused(cal, { maxResults: "2", pageToken: first.nextPageToken! }).status, 410);
+});

@@ -33,6 +33,11 @@ export interface FaultSpec {
   delayMs?: number;
   /** Calendar errors only: send `Retry-After` with this many seconds. */
   retryAfterSeconds?: number;
+  /**
+   * events endpoint only: fail just this Calendar method, by Google's name (e.g.
+   * `calendar.v3.Events.Insert`); other calls pass. Default: every Calendar API call.
+   */
+  method?: string;
 }
 
 interface QueuedFault {
@@ -41,6 +46,7 @@ interface QueuedFault {
   persistent: boolean;
   delayMs: number;
   retryAfterSeconds: number | undefined;
+  method: string | undefined;
 }
 
 const ENDPOINTS: readonly string[] = ["token", "revoke", "events"];
@@ -50,7 +56,7 @@ const KINDS: readonly string[] = [...TRANSPORT_KINDS, ...INJECTABLE_CALENDAR_ERR
 /** Checks an untrusted fault request, returning an error message or the normalised spec. */
 export function parseFaultSpec(value: unknown): FaultSpec | string {
   if (typeof value !== "object" || value === null) return "body must be a JSON object";
-  const { endpoint, kind, count, delayMs, persistent, retryAfterSeconds } = value as Record<
+  const { endpoint, kind, count, delayMs, persistent, retryAfterSeconds, method } = value as Record<
     string,
     unknown
   >;
@@ -64,6 +70,15 @@ export function parseFaultSpec(value: unknown): FaultSpec | string {
     return `kind ${kind} is a Calendar error: endpoint must be events`;
   }
   const spec: FaultSpec = { endpoint: endpoint as FaultEndpoint, kind: kind as FaultKind };
+  if (method !== undefined) {
+    if (
+      endpoint !== "events" || typeof method !== "string" ||
+      !/^calendar\.v3\.\w+\.\w+$/.test(method)
+    ) {
+      return "method must name a Calendar method (calendar.v3.Events.Insert) on the events endpoint";
+    }
+    spec.method = method;
+  }
   if (persistent !== undefined) {
     if (typeof persistent !== "boolean") return "persistent must be a boolean";
     if (persistent && count !== undefined) return "give count or persistent, not both";
@@ -105,6 +120,7 @@ export class FaultInjector {
       persistent: spec.persistent ?? false,
       delayMs: spec.delayMs ?? 30_000,
       retryAfterSeconds: spec.retryAfterSeconds,
+      method: spec.method,
     });
     this.#queues.set(spec.endpoint, queue);
   }
@@ -129,13 +145,19 @@ export class FaultInjector {
    * The request is only touched when a fault is due, since reading `Deno.serve`'s
    * `request.signal` has side effects.
    */
-  async play(endpoint: FaultEndpoint, req: Request): Promise<Response | undefined> {
+  async play(
+    endpoint: FaultEndpoint,
+    req: Request,
+    method?: string,
+  ): Promise<Response | undefined> {
     const queue = this.#queues.get(endpoint);
-    const fault = queue?.[0];
+    // The first fault aimed at this call: one without a method, or naming this method.
+    const index = queue?.findIndex((f) => f.method === undefined || f.method === method) ?? -1;
+    const fault = queue?.[index];
     if (queue === undefined || fault === undefined) return undefined;
     if (!fault.persistent) {
       fault.remaining -= 1;
-      if (fault.remaining <= 0) queue.shift();
+      if (fault.remaining <= 0) queue.splice(index, 1);
     }
     switch (fault.kind) {
       case "500":

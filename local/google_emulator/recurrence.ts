@@ -117,7 +117,8 @@ export function expand(
   const wallDuration = utcToWall(series.endMs, zone) - startWall;
   // Pad the wall window by a day either side: offsets never exceed that.
   const fromWall = Math.max(startWall, fromMs - 86_400_000);
-  const toWall = toMs + 86_400_000;
+  // An unbounded window stops at the instance limit instead.
+  const toWall = Number.isFinite(toMs) ? toMs + 86_400_000 : startWall + 200 * 366 * 86_400_000;
   if (!(fromWall <= toWall)) return [];
   const walls = new Set<number>();
   parsed.rules.forEach((options, index) => {

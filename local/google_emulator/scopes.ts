@@ -50,6 +50,13 @@ export const CALENDAR_LIST_SCOPES: readonly string[] = [
   `${AUTH}calendar.calendarlist.readonly`,
 ];
 
+/** Scopes that unlock settings.get and settings.list (settings/get#auth). */
+export const SETTINGS_SCOPES: readonly string[] = [
+  `${AUTH}calendar`,
+  `${AUTH}calendar.readonly`,
+  `${AUTH}calendar.settings.readonly`,
+];
+
 /** Scopes that unlock calendars.get (calendars/get#auth). */
 export const CALENDARS_GET_SCOPES: readonly string[] = [
   `${AUTH}calendar`,
