@@ -285,13 +285,13 @@ grant execute on function public.google_calendar_channel_abandon(uuid) to servic
 -- ---------------------------------------------------------------------------------------------
 -- What the push function checks a notification against (by primary key).
 create function public.google_calendar_push_channel(p_channel_id uuid)
-returns table (token_hash text, resource_id text, state text)
+returns table (token_hash text, resource_id text, state text, user_id uuid)
 language sql
 stable
 security invoker
 set search_path = ''
 as $$
-  select c.token_hash, c.resource_id, c.state from public.google_calendar_channels c
+  select c.token_hash, c.resource_id, c.state, c.user_id from public.google_calendar_channels c
   where c.id = p_channel_id;
 $$;
 
@@ -302,7 +302,7 @@ grant execute on function public.google_calendar_push_channel(uuid) to service_r
 -- user, coalesced: 'queued' when this push made a sync due, 'coalesced' when one already was.
 -- For a replaced channel: 'replaced', and its stop queued if none is (bounded: one per channel
 -- we know). Otherwise 'unknown', and nothing is written.
-create function public.google_calendar_push_exists(p_channel_id uuid, p_user_id uuid default null)
+create function public.google_calendar_push_exists(p_channel_id uuid)
 returns table (result text, user_id uuid)
 language plpgsql
 security invoker
@@ -341,8 +341,8 @@ begin
 end;
 $$;
 
-revoke execute on function public.google_calendar_push_exists(uuid, uuid) from public, anon, authenticated;
-grant execute on function public.google_calendar_push_exists(uuid, uuid) to service_role;
+revoke execute on function public.google_calendar_push_exists(uuid) from public, anon, authenticated;
+grant execute on function public.google_calendar_push_exists(uuid) to service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Sync: claim (one syncer per user), save (token + events in one transaction), fail (backoff).

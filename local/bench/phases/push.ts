@@ -101,6 +101,7 @@ async function changeToBot(ctx: BenchContext) {
         }),
       );
     }
+    times.sort((a, b) => a - b);
     const row = {
       users: group,
       changes: times.length,

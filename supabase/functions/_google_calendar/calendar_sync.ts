@@ -286,6 +286,11 @@ export function describeChange(item: unknown): ChangedEvent | null {
 /** Syncs waiting to start, per database client (one per process). */
 const pendingSyncs = new WeakMap<AdminClient, Set<string>>();
 
+/** True when a sync of `userId` is gathering in this process and has not claimed yet. */
+export function syncPending(db: AdminClient, userId: string): boolean {
+  return pendingSyncs.get(db)?.has(userId) ?? false;
+}
+
 /**
  * How long pushes gather before their syncs start. Google sends several messages for one edit
  * (and a person edits in bursts): one sync then reads them all.

@@ -449,10 +449,11 @@ export type Database = {
           "resource_id": string;
           "state": string;
           "token_hash": string;
+          "user_id": string;
         }[];
       };
       "google_calendar_push_exists": {
-        Args: { "p_channel_id": string; "p_user_id"?: string };
+        Args: { "p_channel_id": string };
         Returns: {
           "result": string;
           "user_id": string;

@@ -26,7 +26,29 @@ export interface PushDeps {
   db: AdminClient;
   /** A sync was just requested for `userId`: start it in the background (syncSoon). */
   onSyncQueued(userId: string): void;
+  /**
+   * True when a sync of `userId` is about to start in this process and has not claimed yet: it
+   * will read this change too, so the push needs no database write (calendar_sync's
+   * syncPending).
+   */
+  syncPending?(userId: string): boolean;
 }
+
+/** A channel as the database described it, kept briefly per process. */
+interface KnownChannel {
+  tokenHash: string;
+  resourceId: string | null;
+  userId: string;
+  until: number;
+}
+
+/**
+ * Channels looked up in the last minute, so Google's messages for one channel cost one lookup a
+ * minute. Only what cannot change is trusted from it (the token's hash, the resource, the user);
+ * whether the channel still serves is checked by google_calendar_push_exists on every change.
+ */
+const CACHE_MS = 60_000;
+const CACHE_MAX = 10_000;
 
 /** What a push came to, for the log line and the tests. */
 export type PushOutcome =
@@ -41,6 +63,7 @@ const MAX_HEADER = 512;
 
 /** The google-calendar-push handler over `deps`. */
 export function createPushHandler(deps: PushDeps): (req: Request) => Promise<Response> {
+  const known = new Map<string, KnownChannel>();
   return async (req) => {
     if (req.method !== "POST") {
       return new Response(null, {
@@ -52,7 +75,7 @@ export function createPushHandler(deps: PushDeps): (req: Request) => Promise<Res
     await req.body?.cancel().catch(() => {});
     let outcome: PushOutcome;
     try {
-      outcome = await receive(deps, req.headers);
+      outcome = await receive(deps, req.headers, known);
     } catch {
       console.error("google-calendar-push: database unavailable");
       return new Response(null, {
@@ -68,7 +91,11 @@ export function createPushHandler(deps: PushDeps): (req: Request) => Promise<Res
 }
 
 /** Checks one notification's headers and acts on them. Throws only for a database failure. */
-export async function receive(deps: PushDeps, headers: Headers): Promise<PushOutcome> {
+export async function receive(
+  deps: PushDeps,
+  headers: Headers,
+  known: Map<string, KnownChannel> = new Map(),
+): Promise<PushOutcome> {
   const channelId = headers.get("x-goog-channel-id") ?? "";
   const token = headers.get("x-goog-channel-token") ?? "";
   const resourceId = headers.get("x-goog-resource-id") ?? "";
@@ -81,14 +108,13 @@ export async function receive(deps: PushDeps, headers: Headers): Promise<PushOut
   ) {
     return "ignored";
   }
-  const found = await deps.db.rpc("google_calendar_push_channel", { p_channel_id: channelId });
-  if (found.error) throw found.error;
-  const channel = found.data?.[0];
+  const channel = await lookup(deps, channelId, known);
   // Hashed either way, so an unknown id costs what a known one does.
   const hash = await hashChannelToken(token);
-  if (!channel || !constantTimeEqual(hash, channel.token_hash)) return "ignored";
-  if (channel.resource_id !== null && channel.resource_id !== resourceId) return "ignored";
+  if (!channel || !constantTimeEqual(hash, channel.tokenHash)) return "ignored";
+  if (channel.resourceId !== null && channel.resourceId !== resourceId) return "ignored";
   if (state === "sync") return "hello";
+  if (deps.syncPending?.(channel.userId)) return "coalesced";
 
   const marked = await deps.db.rpc("google_calendar_push_exists", { p_channel_id: channelId });
   if (marked.error) throw marked.error;
@@ -96,4 +122,30 @@ export async function receive(deps: PushDeps, headers: Headers): Promise<PushOut
   if (!row || row.result === "unknown") return "ignored";
   if (row.result === "queued" && row.user_id) deps.onSyncQueued(row.user_id);
   return row.result as PushOutcome;
+}
+
+/** The channel's fixed facts, from the cache or the database; null for a channel we never opened. */
+async function lookup(
+  deps: PushDeps,
+  channelId: string,
+  known: Map<string, KnownChannel>,
+): Promise<KnownChannel | null> {
+  const cached = known.get(channelId);
+  if (cached && cached.until > Date.now()) return cached;
+  const found = await deps.db.rpc("google_calendar_push_channel", { p_channel_id: channelId });
+  if (found.error) throw found.error;
+  const row = found.data?.[0];
+  if (!row) return null;
+  const channel = {
+    tokenHash: row.token_hash,
+    resourceId: row.resource_id as string | null,
+    userId: row.user_id,
+    until: Date.now() + CACHE_MS,
+  };
+  // An opening channel has no resource id yet: not cached until it has one.
+  if (channel.resourceId !== null) {
+    if (known.size >= CACHE_MAX) known.delete(known.keys().next().value!);
+    known.set(channelId, channel);
+  }
+  return channel;
 }

@@ -16,7 +16,7 @@ async function fakeDb(state = "active") {
       const known = args.p_channel_id === CHANNEL;
       if (name === "google_calendar_push_channel") {
         return Promise.resolve({
-          data: known ? [{ token_hash: hash, resource_id: "res-1", state }] : [],
+          data: known ? [{ token_hash: hash, resource_id: "res-1", state, user_id: USER }] : [],
           error: null,
         });
       }
@@ -104,4 +104,25 @@ Deno.test("a database failure answers 503, so Google retries", async () => {
     push({}),
   );
   assert.equal(res.status, 503);
+});
+
+Deno.test("a channel is looked up once a minute per process, not once a message", async () => {
+  const { db, calls } = await fakeDb();
+  const handler = createPushHandler({ db, onSyncQueued: () => {} });
+  await handler(push({ "x-goog-resource-state": "sync", "x-goog-message-number": "1" }));
+  await handler(push({ "x-goog-message-number": "2" }));
+  await handler(push({ "x-goog-channel-token": "guess", "x-goog-message-number": "3" }));
+  assert.deepEqual(calls.filter((c) => c === "google_calendar_push_channel").length, 1);
+});
+
+Deno.test("a push for a user whose sync is about to start writes nothing", async () => {
+  const { db, calls } = await fakeDb();
+  const handler = createPushHandler({
+    db,
+    onSyncQueued: () => assert.fail("already queued"),
+    syncPending: (userId) => userId === USER,
+  });
+  const res = await handler(push({}));
+  assert.equal(res.headers.get("x-push-outcome"), "coalesced");
+  assert.equal(calls.includes("google_calendar_push_exists"), false);
 });
