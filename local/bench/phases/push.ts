@@ -265,6 +265,6 @@ function seedChannels(offset: number, n: number): string {
   select gen_random_uuid(), gen_random_uuid(), 'bench-' || i, repeat('0', 64), 'r' || i,
     now() + interval '7 days',
     case when i % 50 = 0 then 'replaced' else 'active' end,
-    now() + make_interval(secs => case when i % 100 = 0 then -60 else (i::bigint * 7919 % 604800) end)
+    now() + make_interval(secs => case when i % 100 = 1 then -60 else 1 + (i::bigint * 7919 % 604800) end)
   from generate_series(${offset + 1}, ${offset + n}) i;`;
 }
