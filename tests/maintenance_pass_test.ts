@@ -193,7 +193,12 @@ Deno.test({
     const calls = (await s.stats()).tokenGrants.refresh_token;
     const { report } = await runPass(s);
     assert.equal(report.tasks.expired.deleted, 1);
-    assert.equal(report.google_calls.used, 0, "no Google call for a lapsed grant");
+    // Its push channel is stopped (one call with its last access token); nothing else.
+    assert.equal(
+      report.google_calls.used,
+      report.tasks.push.stopped,
+      "no Google call for a lapsed grant but its channel's stop",
+    );
     assert.deepEqual((await s.stats()).tokenGrants.refresh_token, calls);
     assert.equal(await s.tokenRow(user.id), null);
     assert.equal(

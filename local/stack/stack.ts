@@ -242,6 +242,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       GOOGLE_OAUTH_BASE_URL: emulatorUrl,
       GOOGLE_API_BASE_URL: emulatorUrl,
       GOOGLE_RESULT_PAGE_URL: `${apiUrl}/google-calendar/result`,
+      // Push notifications: the emulator (on loopback) POSTs channel messages here.
+      GOOGLE_PUSH_URL: `${apiUrl}/functions/v1/google-calendar-push`,
       OAUTH_STATE_SECRET: secrets.oauth_state_secret,
       TOKEN_ENCRYPTION_KEY: secrets.token_encryption_key,
       BOT_API_KEYS: await localBotApiKey(secrets.jwt_secret),

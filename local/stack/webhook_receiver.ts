@@ -132,6 +132,16 @@ export function startWebhookReceiver(
   };
 }
 
+/** events_changed: the first few events' summaries and statuses, e.g. ` events: Dentist (confirmed)`. */
+function changedEvents(events: unknown): string {
+  if (!Array.isArray(events)) return "";
+  const shown = events.slice(0, 3).map((e: { summary?: unknown; status?: unknown }) =>
+    `${typeof e?.summary === "string" ? e.summary : "(no title)"} (${e?.status})`
+  );
+  const more = events.length > 3 ? ` and ${events.length - 3} more` : "";
+  return ` events: ${shown.join(", ")}${more}`;
+}
+
 /** The printed line: the type and who, never more than the event itself says. */
 function describe(
   event: { type?: string; data?: Record<string, unknown> },
@@ -142,7 +152,7 @@ function describe(
   const details = Object.entries(rest)
     .filter(([, v]) => typeof v !== "object" || v === null)
     .map(([k, v]) => `${k}=${v}`)
-    .join(" ");
+    .join(" ") + changedEvents(rest.events);
   const email = typeof google_email === "string" ? ` ${google_email}` : "";
   const status = answered >= 300 ? ` → answered ${answered}` : "";
   return `webhook: ${event.type}${email} user=${user_id} ${details} (${id})${status}`;

@@ -173,11 +173,39 @@ export class StackClient {
     return followCallback(url, init);
   }
 
-  /** connect → consent → callback; the callback's answer. */
+  /**
+   * connect → consent → callback; the callback's answer. With push on, it returns once the
+   * work the connect starts in the background (the channel, the first sync token) is over, so
+   * that work's Google calls cannot take a fault a test queues next.
+   */
   async connectFully(user: TestUser, google = `g-${user.email}`): Promise<CallbackAnswer> {
-    return await this.callback(
+    const [since] = await this.sql("select now()");
+    const answer = await this.callback(
       await this.consent(await this.connectUrl(user.id), { email: google }),
     );
+    if (answer.result === "connected") await this.pushSettled(user.id, since!);
+    return answer;
+  }
+
+  /**
+   * Waits (10 s at most, then goes on) until `userId` has a channel opened since `since` and a
+   * sync token, with no sync due or running. Nothing to wait for with push off.
+   */
+  async pushSettled(userId: string, since: string): Promise<void> {
+    if (!this.config.push) return;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const [done] = await this.sql(
+        `select 1 from public.google_calendar_channels c
+           join public.google_calendar_sync_state s on s.user_id = c.user_id
+         where c.user_id = :'u' and c.state = 'active' and c.created_at >= :'t'::timestamptz
+           and s.sync_token is not null and s.requested_at is null
+           and (s.lease_until is null or s.lease_until < now())`,
+        { u: userId, t: since },
+      );
+      if (done) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** A new user connected (consent at the emulator) to `google`, a fresh account by default. */

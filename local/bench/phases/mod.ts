@@ -14,6 +14,7 @@ import * as storm from "./storm.ts";
 import * as cold from "./cold.ts";
 import * as memory from "./memory.ts";
 import * as maintenance from "./maintenance.ts";
+import * as push from "./push.ts";
 
 /**
  * Every phase, in running order (memory after callback: it reuses the callback phase's used
@@ -29,5 +30,6 @@ export const PHASES: readonly Phase[] = [
   storm,
   cold,
   memory,
+  push,
   maintenance,
 ];

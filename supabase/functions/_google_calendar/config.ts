@@ -81,6 +81,12 @@ export interface Config {
     /** Delivered webhook events are purged after this many days (WEBHOOK_RETENTION_DAYS). */
     readonly webhookRetentionDays: number;
   };
+  /**
+   * Push notifications (issue 23): the public https address Google POSTs channel messages to
+   * (google-calendar-push). Null: no channels are opened (GOOGLE_PUSH_URL=off, or no public
+   * https address is known).
+   */
+  readonly push: { readonly address: string } | null;
 }
 
 /** Thrown by loadConfig with every problem found, so one deploy fixes them all. */
@@ -205,6 +211,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ),
   };
 
+  const push = parsePush(optional("GOOGLE_PUSH_URL"), supabaseUrl, apiBaseUrl, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const google = oauthBaseUrl ? googleEndpointsAt(oauthBaseUrl) : GOOGLE_DEFAULTS;
@@ -246,7 +254,35 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       audiences: [...new Set([clientId, ...extraClientIds])],
     },
     maintenance,
+    push,
   });
+}
+
+/** The push function's name: its public address ends with it. */
+export const PUSH_FUNCTION = "google-calendar-push";
+
+/**
+ * GOOGLE_PUSH_URL: `off`, or the push function's public address. Unset, it is
+ * SUPABASE_URL/functions/v1/google-calendar-push when SUPABASE_URL is https (a hosted project),
+ * and push is off otherwise. Google delivers only to https with a valid certificate; plain http
+ * is accepted for a loopback address only, and only when the API is an emulator's.
+ */
+function parsePush(
+  value: string | null,
+  supabaseUrl: string,
+  apiBaseUrl: string,
+  problems: string[],
+): { address: string } | null {
+  if (value?.toLowerCase() === "off") return null;
+  if (value === null) {
+    if (!supabaseUrl.startsWith("https://")) return null;
+    return { address: `${supabaseUrl}/functions/v1/${PUSH_FUNCTION}` };
+  }
+  const address = checkUrl("GOOGLE_PUSH_URL", value, problems);
+  if (address.startsWith("http:") && apiBaseUrl === GOOGLE_DEFAULTS.apiBaseUrl) {
+    problems.push("GOOGLE_PUSH_URL must be https: Google delivers only to https addresses");
+  }
+  return address ? { address } : null;
 }
 
 /** Absolute URL without a trailing slash; http only on loopback (local stack, emulator). */

@@ -199,3 +199,39 @@ Deno.test("loadConfig() takes Google's RISC document and our client ids as the S
   const found = problems({ ...VALID_ENV, GOOGLE_RISC_EXTRA_CLIENT_IDS: "a b" }).join("\n");
   assert.match(found, /GOOGLE_RISC_EXTRA_CLIENT_IDS/);
 });
+
+Deno.test("GOOGLE_PUSH_URL: on by default for a hosted project, off without a public https URL", () => {
+  assert.deepEqual(loadConfig(VALID_ENV).push, {
+    address: "https://abc.supabase.co/functions/v1/google-calendar-push",
+  });
+  assert.equal(loadConfig({ ...VALID_ENV, GOOGLE_PUSH_URL: "off" }).push, null);
+  const local = {
+    ...VALID_ENV,
+    SUPABASE_URL: "http://127.0.0.1:54321",
+    GOOGLE_REDIRECT_URI: "http://127.0.0.1:54321/functions/v1/google-callback",
+  };
+  assert.equal(loadConfig(local).push, null);
+  assert.deepEqual(
+    loadConfig({ ...VALID_ENV, GOOGLE_PUSH_URL: "https://push.example.com/hook/" }).push,
+    { address: "https://push.example.com/hook" },
+  );
+});
+
+Deno.test("GOOGLE_PUSH_URL: plain http only on loopback, and only for an emulator", () => {
+  const emulator = {
+    ...VALID_ENV,
+    GOOGLE_API_BASE_URL: "http://127.0.0.1:9000",
+    GOOGLE_PUSH_URL: "http://127.0.0.1:54321/functions/v1/google-calendar-push",
+  };
+  assert.equal(loadConfig(emulator).push?.address, emulator.GOOGLE_PUSH_URL);
+  assert.ok(
+    problems({ ...emulator, GOOGLE_API_BASE_URL: undefined }).some((p) =>
+      p.startsWith("GOOGLE_PUSH_URL must be https")
+    ),
+  );
+  assert.ok(
+    problems({ ...VALID_ENV, GOOGLE_PUSH_URL: "http://push.example.com/hook" }).some((p) =>
+      p.startsWith("GOOGLE_PUSH_URL")
+    ),
+  );
+});

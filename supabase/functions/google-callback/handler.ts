@@ -39,6 +39,8 @@ export interface CallbackDeps {
   db: AdminClient;
   google: GoogleOAuth;
   tokens: TokenStore;
+  /** After a connect committed: e.g. open the push channel (watchAfterConnect), in the background. */
+  onConnected?: (userId: string) => void;
 }
 
 /** The result of one callback. */
@@ -90,6 +92,7 @@ export function createCallbackHandler(deps: CallbackDeps): (req: Request) => Pro
         outcome.userId,
       );
     }
+    if (outcome.userId && outcome.result === "connected") deps.onConnected?.(outcome.userId);
     // One line per callback, with nothing from the request but the (verified) user id.
     const line = `google-callback: result=${outcome.result}` +
       (outcome.reason ? ` code=${outcome.reason}` : "") +

@@ -1,15 +1,15 @@
 // Entrypoint only: wiring from the environment. The handler is ./handler.ts.
-import { getConfig } from "../_google_calendar/config.ts";
-import { createGoogleOAuth } from "../_google_calendar/google_oauth.ts";
-import { adminClientFor } from "../_google_calendar/supabase_admin.ts";
-import { createTokenStore } from "../_google_calendar/token_store.ts";
+import { processCore } from "../_google_calendar/mod.ts";
+import { watchAfterConnect } from "../_google_calendar/push.ts";
 import { createCallbackHandler } from "./handler.ts";
 
-const config = getConfig();
-const db = adminClientFor(config);
+const core = processCore();
+const { config, db, google, tokens } = core;
 Deno.serve(createCallbackHandler({
   config,
   db,
-  google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
-  tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
+  google,
+  tokens,
+  // After the commit, off the person's path: the push channel and the first sync token.
+  onConnected: (userId) => watchAfterConnect(core, userId),
 }));

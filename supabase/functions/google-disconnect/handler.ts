@@ -27,6 +27,11 @@ export function createDisconnectHandler(
     google: GoogleOAuth;
     /** Where lifecycle events go; the disconnected event's first attempt starts at once. */
     webhooks?: WebhookDeliveryDeps;
+    /**
+     * Stops the user's push channels with this access token (push_channels.ts's
+     * stopUserChannels), before the revocation leaves no token that could.
+     */
+    stopChannels?: (userId: string, accessToken: string) => Promise<number>;
   },
 ): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -41,6 +46,9 @@ export function createDisconnectHandler(
           .size > 0
         : false;
       let revoked = false;
+      if (stored && deps.stopChannels && (stored.expiresAt?.getTime() ?? 0) > Date.now() + 5_000) {
+        await deps.stopChannels(userId, stored.accessToken);
+      }
       if (stored && !shared) {
         // Revoking the refresh token ends the whole grant at Google, access tokens included.
         revoked = await deps.google.revoke(stored.refreshToken).catch((error) => {

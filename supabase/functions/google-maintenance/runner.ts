@@ -121,6 +121,7 @@ export async function runMaintenancePass(
     rpc: createRpc(deps.db, timedDb),
     timedDb,
     googleCallsUsed: () => report.google_calls.used,
+    googleCall: () => void report.google_calls.used++,
     clientMisconfigured: () => void report.client_misconfigured++,
   };
 

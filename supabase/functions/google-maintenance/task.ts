@@ -7,10 +7,12 @@
  * in ./tasks/mod.ts.
  */
 
+import type { SyncDeps } from "../_google_calendar/calendar_sync.ts";
 import type { Config } from "../_google_calendar/config.ts";
 import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
 import type { RefreshLease } from "../_google_calendar/refresh_lease.ts";
 import type { AdminClient } from "../_google_calendar/supabase_admin.ts";
+import type { ChannelDeps } from "../_google_calendar/push_channels.ts";
 import type { Keyring } from "../_google_calendar/token_crypto.ts";
 import type { TokenStore } from "../_google_calendar/token_store.ts";
 import type { DeliveryReport } from "../_google_calendar/webhook_delivery.ts";
@@ -33,6 +35,11 @@ export interface MaintenanceDeps {
    * webhooks are off. index.ts passes _google_calendar/webhook_delivery.ts's deliverDue.
    */
   deliverWebhooks?: (deadline: number) => Promise<DeliveryReport>;
+  /**
+   * Push notifications (docs/push.md): channel renewals and stops, and syncs a push asked for
+   * that no request finished. Absent when push is off (GOOGLE_PUSH_URL).
+   */
+  push?: { channels: ChannelDeps; sync: SyncDeps };
 }
 
 /** The limits of one pass, resolved (see PassOptions in ./runner.ts). */
@@ -59,6 +66,8 @@ export interface Pass {
   timedDb<T>(call: () => Promise<T>): Promise<T>;
   /** Google calls made so far in this pass. */
   googleCallsUsed(): number;
+  /** Counts one Google call made outside `google` (calendar API calls) against the budget. */
+  googleCall(): void;
   /** Counts a google_client_misconfigured answer (reported, and logged once at the end). */
   clientMisconfigured(): void;
 }

@@ -6,6 +6,7 @@
 import { type CallerVerifier, createCallerVerifier } from "../_google_calendar/caller_auth.ts";
 import type { Config } from "../_google_calendar/config.ts";
 import type { Core } from "../_google_calendar/core.ts";
+import { channelDepsFor, syncDepsFor } from "../_google_calendar/push.ts";
 import { deliverDue } from "../_google_calendar/webhook_delivery.ts";
 import type { MaintenanceDeps } from "./task.ts";
 
@@ -49,5 +50,6 @@ export function maintenanceDeps(config: Config, core: Core): MaintenanceDeps {
           ),
       }
       : {}),
+    ...(config.push ? { push: { channels: channelDepsFor(core), sync: syncDepsFor(core) } } : {}),
   };
 }

@@ -3,6 +3,9 @@
  * listed here once: the runner drives it and the report gains its figures.
  */
 
+import { calendarSyncs } from "./calendar_syncs.ts";
+import { channelRenewals } from "./channel_renewals.ts";
+import { channelStops, replacedChannelStops } from "./channel_stops.ts";
 import { expiredGrants } from "./expired_grants.ts";
 import { expiryNotices } from "./expiry_notices.ts";
 import { housekeeping } from "./housekeeping.ts";
@@ -15,9 +18,14 @@ import { webhookRetries } from "./webhook_retries.ts";
 export const TASKS = [
   expiredGrants,
   expiryNotices,
+  // Before the revocations: once a grant is revoked, no token of it can stop its channels.
+  channelStops,
   revocationQueue,
   keepAlive,
   keyRewrap,
+  calendarSyncs,
+  channelRenewals,
+  replacedChannelStops,
   housekeeping,
   webhookRetries,
 ] as const;
