@@ -199,7 +199,7 @@ Deno.test("runner: list_events asks Google for the caller's zone and the secreta
   assert.equal(out.events[0]!.time_zone, "America/New_York");
 });
 
-Deno.test("runner: empty ranges are invalid_time_range and reach no Google", async () => {
+Deno.test("runner: empty or over-long ranges are invalid_time_range and reach no Google", async () => {
   const { run, calls } = runnerWith(() => Response.json({}));
   const refused = async (tool: string, input: Record<string, unknown>, field: string) =>
     await assert.rejects(
@@ -218,6 +218,11 @@ Deno.test("runner: empty ranges are invalid_time_range and reach no Google", asy
   await refused(
     "create_event",
     { request_id: "msg-000002", summary: "Off", start_date: "2026-03-30", end_date: "2026-03-30" },
+    "end_date",
+  );
+  await refused(
+    "create_event",
+    { request_id: "msg-000003", summary: "Trip", start_date: "2026-01-01", end_date: "2027-01-03" },
     "end_date",
   );
   assert.equal(calls.length, 0);
@@ -300,4 +305,10 @@ Deno.test("runner: an event shown as free says busy: false", async () => {
   );
   const out = await run(USER, "get_event", { event_id: "e2" }) as { event: { busy?: boolean } };
   assert.equal(out.event.busy, false);
+});
+
+Deno.test("runner: get_event asks Google for the times in the zone given", async () => {
+  const { run, calls } = runnerWith(() => Response.json({ id: "e3", status: "confirmed" }));
+  await run(USER, "get_event", { event_id: "e3", time_zone: "Asia/Tokyo" });
+  assert.equal(new URL(calls[0]!.url).searchParams.get("timeZone"), "Asia/Tokyo");
 });
