@@ -103,3 +103,22 @@ Deno.test("createRiscKeySource() answers google_unavailable when Google fails", 
   });
   await assert.rejects(source.find("a"), (e: unknown) => isAppError(e, "google_unavailable"));
 });
+
+Deno.test("createRiscKeySource() refuses a plain-http jwks_uri from an https configuration", async () => {
+  const fetchImpl = (input: string | URL | Request) =>
+    Promise.resolve(
+      String(input) === CONFIG_URL
+        ? Response.json({ issuer: RISC_ISSUER, jwks_uri: "http://keys.example/risc/jwks" })
+        : Response.json({ keys: [{ kty: "RSA", kid: "a", n: "AQAB", e: "AQAB" }] }),
+    );
+  const source = createRiscKeySource({
+    configurationUrl: CONFIG_URL,
+    fetch: fetchImpl as typeof fetch,
+  });
+  await assert.rejects(source.find("a"), (e) => isAppError(e, "google_error"));
+  assert.deepEqual(
+    source.fetches(),
+    { configuration: 1, jwks: 0 },
+    "the http keys were not fetched",
+  );
+});

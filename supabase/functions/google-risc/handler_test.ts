@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { RISC_EVENT_TYPES, RISC_ISSUER } from "../_google_calendar/risc_facts.ts";
 import type { AdminClient } from "../_google_calendar/supabase_admin.ts";
-import { createRiscHandler, JTI_RETENTION_SECONDS, MAX_SET_BYTES } from "./handler.ts";
+import {
+  createRiscHandler,
+  JTI_RETENTION_SECONDS,
+  MAX_SET_BYTES,
+  SET_MAX_AGE_SECONDS,
+} from "./handler.ts";
 
 const CLIENT = "client.apps.googleusercontent.com";
 const NOW = 1_800_000_000;
@@ -140,4 +145,19 @@ Deno.test("google-risc answers 503 when the database fails, so Google may retry"
   const res = await handler(post(await set()));
   assert.equal(res.status, 503);
   assert.equal((await res.json()).code, "database_unavailable");
+});
+
+Deno.test("google-risc remembers a jti for longer than the oldest SET it accepts", async () => {
+  // The oldest iat still accepted: its jti must outlive the window, or a replay passes both checks.
+  const oldest = await new SignJWT({ events: { [RISC_EVENT_TYPES.sessionsRevoked]: {} } })
+    .setProtectedHeader({ alg: "RS256", kid: "k1" })
+    .setIssuer(RISC_ISSUER)
+    .setAudience(CLIENT)
+    .setIssuedAt(NOW - SET_MAX_AGE_SECONDS)
+    .setJti("jti-old")
+    .sign(pair.privateKey);
+  const { handler, calls } = setup();
+  assert.equal((await handler(post(oldest))).status, 202);
+  const retention = calls[0]!.args.p_retention_seconds as number;
+  assert.ok(retention > SET_MAX_AGE_SECONDS, `retention ${retention}s`);
 });

@@ -51,3 +51,15 @@ Deno.test("free slots: intervals merge", () => {
     ],
   );
 });
+
+Deno.test("free slots: a gap of exactly the duration counts; a shorter one at day's end does not", () => {
+  // Monday 09:00-17:00 Paris = 07:00-15:00Z; busy until 10:00Z, then 11:00-14:30Z.
+  const slots = freeSlots({ ...query, lastDay: query.firstDay }, [
+    { start: at("2026-03-30T07:00:00Z"), end: at("2026-03-30T10:00:00Z") },
+    { start: at("2026-03-30T11:00:00Z"), end: at("2026-03-30T14:30:00Z") },
+  ]);
+  assert.deepEqual(
+    slots.map((s) => [new Date(s.start).toISOString(), new Date(s.end).toISOString()]),
+    [["2026-03-30T10:00:00.000Z", "2026-03-30T11:00:00.000Z"]],
+  );
+});

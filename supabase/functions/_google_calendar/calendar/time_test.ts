@@ -36,3 +36,8 @@ Deno.test("time: forms, zones and dates", () => {
     "2026-03-30T09:00:00+02:00",
   );
 });
+
+Deno.test("time: a negative offset is an offset date-time too", () => {
+  assert.equal(dateTimeForm("2026-03-30T02:00:00-05:00"), "offset");
+  assert.equal(toInstant("2026-03-30T02:00:00-05:00")?.toString(), "2026-03-30T07:00:00Z");
+});
