@@ -254,3 +254,52 @@ Deno.test("two first consents at once: the one overwritten is queued for revocat
   assert.deepEqual(queued, ["sub-first replaced"]);
   assert.equal((await tokenRow(user.id))?.google_sub, "sub-second");
 });
+
+Deno.test("read_for_use: while another session saves a refresh, it does not take the lease (R1)", async () => {
+  const user = await createUser("read-race");
+  const jwe = (tag: string) =>
+    `translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"k1"}', 'UTF8'),` +
+    ` 'base64'), '='), '+/', '-_') || '..aXY.${tag}.dGFn'`;
+  await sql(
+    `select public.google_calendar_save_grant(:'id', ${jwe("YWNj")}, ${jwe("cmVm")}, null,
+       now() + interval '1 hour', null, array['https://www.googleapis.com/auth/calendar.events'],
+       'sub-read-race', 'r@gmail.test', false)`,
+    { id: user.id },
+  );
+  const readForUse = () =>
+    sql(
+      `select (public.google_token_read_for_use(:'id', now() + interval '5 minutes',
+         gen_random_uuid(), 60) ->> 'leased')`,
+      { id: user.id },
+    );
+
+  // A's lease has lapsed but A is saving its refresh, holding the row: B waits for A's commit,
+  // then must see A's fresh token (not due) and take no lease.
+  await sql(
+    `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute',
+       refresh_lease_id = '00000000-0000-4000-8000-00000000000a',
+       refresh_lease_until = now() - interval '1 second' where user_id = :'id'`,
+    { id: user.id },
+  );
+  const a = sql(
+    `begin;
+     update public.google_calendar_tokens set token_expiry = now() + interval '1 hour',
+       refresh_lease_id = null, refresh_lease_until = null
+     where user_id = :'id' and refresh_lease_id = '00000000-0000-4000-8000-00000000000a';
+     select pg_sleep(1); commit;`,
+    { id: user.id },
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const [leasedDuringSave] = await readForUse();
+  await a;
+  assert.equal(leasedDuringSave, "false", "the refreshed token is not due: no lease");
+
+  // A holds a live lease on an expired token: B gets the row, not the lease.
+  await sql(
+    `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute',
+       refresh_lease_id = '00000000-0000-4000-8000-00000000000a',
+       refresh_lease_until = now() + interval '1 minute' where user_id = :'id'`,
+    { id: user.id },
+  );
+  assert.deepEqual(await readForUse(), ["false"], "another's live lease is not taken");
+});

@@ -252,6 +252,15 @@ export type Database = {
         Args: { "p_except_user_id": string; "p_google_subs": (string)[] };
         Returns: string[];
       };
+      "google_calendar_queue_revocation": {
+        Args: {
+          "p_cause": string;
+          "p_google_sub": string;
+          "p_refresh_token": string;
+          "p_user_id": string;
+        };
+        Returns: string;
+      };
       "google_calendar_record_connect_failure": {
         Args: {
           "p_reason": string;

@@ -189,6 +189,28 @@ export function createTokenStore(
   return store;
 }
 
+/**
+ * Queues the refresh token of a grant Google gave but no row holds (a partial consent, a save
+ * that failed) for revocation, encrypted and bound to the user, with its Google account: the
+ * maintenance pass revokes it only while no user holds that account.
+ */
+export async function queueUnsavedGrant(
+  db: AdminClient,
+  keyring: Keyring,
+  grant: { userId: string; googleSub: string; refreshToken: string; cause: string },
+): Promise<void> {
+  const { error } = await db.rpc("google_calendar_queue_revocation", {
+    p_user_id: grant.userId,
+    p_google_sub: grant.googleSub,
+    p_refresh_token: await encryptToken(keyring, grant.refreshToken, {
+      userId: grant.userId,
+      field: "refresh_token",
+    }),
+    p_cause: grant.cause,
+  });
+  if (error) throw databaseError(error);
+}
+
 /** A stored row, as PostgREST or an RPC's jsonb gives it. */
 export type TokenRow = Pick<
   Tables<"google_calendar_tokens">,
