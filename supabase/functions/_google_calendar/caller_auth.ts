@@ -57,6 +57,23 @@ export function callerVerifierFor(
   });
 }
 
+/**
+ * A verifier that knows `config`'s service credentials only (the scheduled and database-woken
+ * functions): no user token verifies (every key lookup fails), and bot API keys are not service
+ * credentials.
+ */
+export function serviceOnlyCallerVerifier(config: Config): CallerVerifier {
+  return createCallerVerifier({
+    serviceCredentials: config.serviceCredentials,
+    jwksUrl: config.auth.jwksUrl,
+    issuer: config.auth.issuer,
+    timeoutMs: config.httpTimeoutMs,
+    jwks: () => {
+      throw new Error("this function takes the service credentials only");
+    },
+  });
+}
+
 /** Builds the verifier once per process: MACs of the keys and a cached JWKS. */
 export function createCallerVerifier(options: {
   serviceCredentials: readonly string[];
