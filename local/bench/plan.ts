@@ -31,6 +31,11 @@ export function planFor(quick: boolean, memoryRequests?: number) {
       queued: size(1_000, 10_000),
       runnerConcurrency: [16, 64],
     },
+    outbox: {
+      backlog: size(20_000, 100_000),
+      claimRepeats: size(3, 10),
+      deletions: size(10, 50),
+    },
     memory: { first: 100, total: memoryRequests ?? size(1_000, 10_000), users: 256 },
     // --maintenance-sizes= replaces `sizes` (1M rows take minutes to seed on 2 cores).
     maintenance: {
