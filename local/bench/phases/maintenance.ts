@@ -22,7 +22,7 @@ import { psql, queryRows } from "../../stack/postgres.ts";
 import { median, round } from "../../stats.ts";
 import { type BenchContext, log, type PhaseResult } from "../context.ts";
 import { mark } from "../report.ts";
-import type { PassReport } from "../../../supabase/functions/google-maintenance/pass.ts";
+import type { PassReport } from "../../../supabase/functions/google-maintenance/report.ts";
 
 /** Its value for --only. */
 export const name = "maintenance";

@@ -1,5 +1,5 @@
 /**
- * google-maintenance: one bounded maintenance pass (see ./pass.ts), answered with its JSON
+ * google-maintenance: one bounded maintenance pass (see ./runner.ts), answered with its JSON
  * report. Called on a schedule (Supabase Cron through pg_net in production, the local stack's
  * timer locally) with the service credentials; nothing else gets in: not a signed-in user's
  * token, not a bot API key.
@@ -8,7 +8,7 @@
 import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
 import { AppError, logError } from "../_google_calendar/errors.ts";
 import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
-import type { PassReport } from "./pass.ts";
+import type { PassReport } from "./report.ts";
 
 /** The methods google-maintenance answers. */
 export const MAINTENANCE_METHODS = ["POST"] as const;

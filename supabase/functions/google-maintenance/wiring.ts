@@ -7,7 +7,7 @@ import { type CallerVerifier, createCallerVerifier } from "../_google_calendar/c
 import type { Config } from "../_google_calendar/config.ts";
 import type { Core } from "../_google_calendar/core.ts";
 import { deliverDue } from "../_google_calendar/webhook_delivery.ts";
-import type { MaintenanceDeps } from "./pass.ts";
+import type { MaintenanceDeps } from "./task.ts";
 
 /** Most webhook events one pass delivers (the receiver sees at most 8 at once). */
 export const WEBHOOKS_PER_PASS = 500;
