@@ -296,6 +296,15 @@ export type Database = {
           "user_id": string;
         }[];
       };
+      "google_calendar_revocation_rewrap_batch_held": {
+        Args: { "p_key_ids": (string)[]; "p_limit": number };
+        Returns: {
+          "id": string;
+          "key_id": string;
+          "refresh_token": string;
+          "user_id": string;
+        }[];
+      };
       "google_calendar_revocation_settle": {
         Args: { "p_error": string; "p_id": string; "p_lease_id": string; "p_outcome": string };
         Returns: boolean;
@@ -406,6 +415,16 @@ export type Database = {
       "google_maintenance_purge_flows": { Args: { "p_limit": number }; Returns: number };
       "google_maintenance_rewrap_batch": {
         Args: { "p_current_key_id": string; "p_limit": number };
+        Returns: {
+          "access_token": string;
+          "grant_id": string;
+          "key_id": string;
+          "refresh_token": string;
+          "user_id": string;
+        }[];
+      };
+      "google_maintenance_rewrap_batch_held": {
+        Args: { "p_key_ids": (string)[]; "p_limit": number };
         Returns: {
           "access_token": string;
           "grant_id": string;

@@ -8,11 +8,21 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(19);
+select plan(21);
 
 -- ---------------------------------------------------------------------------
--- Seed
+-- Seed: only this test's rows. Whatever earlier tests left in these tables (a stack reused
+-- across runs) is deleted first, inside this transaction (rolled back at the end), so the
+-- statistics and the plans are those of the seed below and nothing else.
 -- ---------------------------------------------------------------------------
+delete from public.google_calendar_tokens;
+delete from public.google_calendar_webhook_events;
+delete from public.google_calendar_revocations;
+delete from public.google_oauth_pending_flows;
+-- Webhooks off for this transaction: with them on (any stack whose functions ran with
+-- BOT_WEBHOOK_URL), seeding 30,000 grants would also queue 30,000 pending connected events, and
+-- the outbox's plans would be planned for that table instead of the seeded one.
+select public.google_calendar_sync_webhooks(false);
 create function pg_temp.jwe(p_kid text, p_n int) returns text
 language sql immutable as $$
   select translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"' || p_kid || '"}', 'UTF8'), 'base64'), '='), '+/', '-_')
@@ -162,6 +172,8 @@ insert into checked values
   ('public.google_maintenance_mark_expiring(timestamptz, integer, boolean)', 1, $$now() + interval '48 hours', 100, true$$),
   ('public.google_maintenance_expired_grants(integer)', 1, $$100$$),
   ('public.google_maintenance_rewrap_batch(text, integer)', 1, $$'plan-k2', 200$$),
+  ('public.google_maintenance_rewrap_batch_held(text[], integer)', 1, $$array['plan-k1'], 200$$),
+  ('public.google_calendar_revocation_rewrap_batch_held(text[], integer)', 1, $$array['plan-k1'], 200$$),
   ('public.google_maintenance_key_counts(text)', 1, $$'plan-k2'$$),
   ('public.google_maintenance_purge_flows(integer)', 1, $$500$$),
   ('public.google_maintenance_due()', 1, '');
