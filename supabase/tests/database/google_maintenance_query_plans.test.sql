@@ -8,7 +8,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(21);
+select plan(22);
 
 -- ---------------------------------------------------------------------------
 -- Seed: only this test's rows. Whatever earlier tests left in these tables (a stack reused
@@ -79,6 +79,12 @@ analyze public.google_calendar_tokens;
 analyze public.google_calendar_webhook_events;
 analyze public.google_calendar_revocations;
 analyze public.google_oauth_pending_flows;
+
+-- Sequential scans priced out: a Seq Scan left in a plan means no index can serve the statement.
+-- Otherwise the choice between a Seq Scan and an index would hang on this transaction's own
+-- costs (30,000 rows just inserted, none all-visible yet, so every index-only read is priced as
+-- a heap fetch) and on whatever else the tables hold: tests 9 and 18 flipped with both.
+set local enable_seqscan = off;
 
 -- ---------------------------------------------------------------------------
 -- Helpers
@@ -217,6 +223,13 @@ select is(
                          and h.delivered_at is null and h.dead_at is null $$),
   '{}'::text[],
   'The per-user head check uses the pending-by-user index.'
+);
+
+select is(
+  pg_temp.seq_scans($$ select 1 from public.google_calendar_webhook_events e
+                       where e.payload ? 'no-index-serves-this' $$),
+  array['google_calendar_webhook_events'],
+  'A statement no index serves is still reported (the check can fail).'
 );
 
 select * from finish();
