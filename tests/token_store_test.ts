@@ -303,3 +303,26 @@ Deno.test("read_for_use: while another session saves a refresh, it does not take
   );
   assert.deepEqual(await readForUse(), ["false"], "another's live lease is not taken");
 });
+
+Deno.test("linkedGoogleAccounts(): a consent being saved for the account is waited for, not missed (finding 3)", async () => {
+  const user = await createUser("account-lock");
+  const sub = `sub-lock-${crypto.randomUUID()}`;
+  const jwe = (tag: string) =>
+    `translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"k1"}', 'UTF8'),` +
+    ` 'base64'), '='), '+/', '-_') || '..aXY.${tag}.dGFn'`;
+  // Session A saves a grant of the account and holds its transaction open a moment.
+  const saving = sql(
+    `begin;
+     select public.google_calendar_save_grant(:'id', ${jwe("YWNj")}, ${jwe("cmVm")}, null,
+       now() + interval '1 hour', null, array['https://www.googleapis.com/auth/calendar.events'],
+       :'sub', 'l@gmail.test', false);
+     select pg_sleep(1); commit;`,
+    { id: user.id, sub },
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  // The revocation runner's check, meanwhile: it must see the grant (it waits for the save's
+  // commit on the account's lock), or the revoke that follows would end it unseen.
+  const linked = await store.linkedGoogleAccounts([sub]);
+  await saving;
+  assert.deepEqual([...linked], [sub]);
+});

@@ -231,6 +231,7 @@ export type Database = {
       };
     };
     Functions: {
+      "google_calendar_account_holders": { Args: { "p_google_sub": string }; Returns: string[] };
       "google_calendar_delete_grant": {
         Args: {
           "p_cause": string;
@@ -249,6 +250,10 @@ export type Database = {
       };
       "google_calendar_jwe_kid": { Args: { "p_jwe": string }; Returns: string };
       "google_calendar_linked_accounts": {
+        Args: { "p_except_user_id": string; "p_google_subs": (string)[] };
+        Returns: string[];
+      };
+      "google_calendar_linked_accounts_locked": {
         Args: { "p_except_user_id": string; "p_google_subs": (string)[] };
         Returns: string[];
       };

@@ -178,7 +178,8 @@ export function createTokenStore(
 
     async linkedGoogleAccounts(googleSubs, linked = {}) {
       if (googleSubs.length === 0) return new Set();
-      const { data, error } = await db.rpc("google_calendar_linked_accounts", {
+      // Under each account's lock, shared with save_grant: a consent in flight is waited for.
+      const { data, error } = await db.rpc("google_calendar_linked_accounts_locked", {
         p_google_subs: [...googleSubs],
         p_except_user_id: nullable(linked.exceptUserId),
       });
