@@ -326,6 +326,46 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a consent landing while its Google account is revoked is tested, never left dead (finding 3)",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    // A's grant deleted: its refresh token queued for revocation, the account linked to no one.
+    const { user: a, google } = await s.connectedUser("revoked-under");
+    await s.sql(`delete from public.google_calendar_tokens where user_id = :'id'`, { id: a.id });
+    await makeRevocationsDue(s);
+    // Google takes 6 s to revoke (and then does): time for B to consent with the same account.
+    const variant = await maintenanceVariant(s, { HTTP_TIMEOUT_MS: "15000" }, "slow-revoke");
+    try {
+      await s.fault("revoke", "slow", { delayMs: 6000 });
+      const pass = variant.pass();
+      await waitUntil(
+        "the revoke in flight",
+        async () => (await s.stats()).faultsPending.revoke === 0,
+      );
+      const b = await s.createUser("revoked-under-b");
+      const answer = await s.connectFully(b, google);
+      assert.equal(answer.result, "connected");
+      const { report } = await pass;
+      // Either the check saw B (the entry dropped, nothing revoked), or the revoke ended B's new
+      // grant too and the pass found it: a refresh test, reconnect_required, the row gone.
+      // Never a row whose grant Google no longer honours.
+      const row = await s.tokenRow(b.id);
+      if (row) {
+        assert.ok(await liveRefreshTokens(s, google) > 0, "B's stored grant still works");
+      } else {
+        assert.equal(report.tasks.revocations.ended_by_revoke, 1);
+        assert.ok((await eventTypes(s, b.id)).includes("google_calendar.reconnect_required"));
+      }
+    } finally {
+      await s.clearFaults();
+      await variant.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "housekeeping purges expired pending flows and old delivered events",
   ...opts,
   async fn() {
