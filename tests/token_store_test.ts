@@ -255,6 +255,24 @@ Deno.test("two first consents at once: the one overwritten is queued for revocat
   assert.equal((await tokenRow(user.id))?.google_sub, "sub-second");
 });
 
+/**
+ * Waits until another session runs the statement tagged `tag` (it then holds what it took), or
+ * has finished (`done`): either way what follows no longer races its start.
+ */
+async function sessionAt(tag: string, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  done.then(() => finished = true, () => finished = true);
+  for (let i = 0; i < 600 && !finished; i++) {
+    const [n] = await sql(
+      `select count(*) from pg_stat_activity where state = 'active' and query like :'q'
+         and pid <> pg_backend_pid()`,
+      { q: `%${tag}%` },
+    );
+    if (Number(n) > 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 Deno.test("read_for_use: while another session saves a refresh, it does not take the lease (R1)", async () => {
   const user = await createUser("read-race");
   const jwe = (tag: string) =>
@@ -286,10 +304,10 @@ Deno.test("read_for_use: while another session saves a refresh, it does not take
      update public.google_calendar_tokens set token_expiry = now() + interval '1 hour',
        refresh_lease_id = null, refresh_lease_until = null
      where user_id = :'id' and refresh_lease_id = '00000000-0000-4000-8000-00000000000a';
-     select pg_sleep(1); commit;`,
+     select pg_sleep(1), 'r1-saving-${user.id}'; commit;`,
     { id: user.id },
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await sessionAt(`r1-saving-${user.id}`, a);
   const [leasedDuringSave] = await readForUse();
   await a;
   assert.equal(leasedDuringSave, "false", "the refreshed token is not due: no lease");
@@ -316,10 +334,10 @@ Deno.test("linkedGoogleAccounts(): a consent being saved for the account is wait
      select public.google_calendar_save_grant(:'id', ${jwe("YWNj")}, ${jwe("cmVm")}, null,
        now() + interval '1 hour', null, array['https://www.googleapis.com/auth/calendar.events'],
        :'sub', 'l@gmail.test', false);
-     select pg_sleep(1); commit;`,
+     select pg_sleep(1), 'lock-saving-${user.id}'; commit;`,
     { id: user.id, sub },
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await sessionAt(`lock-saving-${user.id}`, saving);
   // The revocation runner's check, meanwhile: it must see the grant (it waits for the save's
   // commit on the account's lock), or the revoke that follows would end it unseen.
   const linked = await store.linkedGoogleAccounts([sub]);
