@@ -11,6 +11,7 @@ import {
   connectedUsers,
   eventData,
   eventTypes,
+  functionVariant,
   grantState,
   liveRefreshTokens,
   maintenanceVariant,
@@ -361,6 +362,51 @@ Deno.test({
     } finally {
       await s.clearFaults();
       await variant.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a consent landing while google-disconnect revokes its account is tested by the next pass",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user: a, google } = await s.connectedUser("disconnect-under");
+    // Google takes 6 s to revoke (and then does): time for B to consent with the same account.
+    const disconnect = await functionVariant(
+      s,
+      "google-disconnect",
+      { HTTP_TIMEOUT_MS: "15000" },
+      "slow-revoke",
+    );
+    try {
+      await s.fault("revoke", "slow", { delayMs: 6000 });
+      const answer = fetch(disconnect.url, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${s.info.service_role_key}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ user_id: a.id }),
+      }).then((res) => res.json());
+      await waitUntil(
+        "the revoke in flight",
+        async () => (await s.stats()).faultsPending.revoke === 0,
+      );
+      const b = await s.createUser("disconnect-under-b");
+      assert.equal((await s.connectFully(b, google)).result, "connected");
+      assert.equal((await answer).revoked_at_google, true);
+      // The next pass's keep-alive tests B's grant first: ended by the revoke → reconnect_required.
+      await runPass(s);
+      const row = await s.tokenRow(b.id);
+      if (row) {
+        assert.ok(await liveRefreshTokens(s, google) > 0, "B's stored grant still works");
+      } else {
+        assert.ok((await eventTypes(s, b.id)).includes("google_calendar.reconnect_required"));
+      }
+    } finally {
+      await s.clearFaults();
+      await disconnect.stop();
     }
   },
 });

@@ -330,6 +330,10 @@ export type Database = {
         Returns: Json;
       };
       "google_calendar_sync_webhooks": { Args: { "p_webhooks": boolean }; Returns: undefined };
+      "google_calendar_test_account_grants": {
+        Args: { "p_except_user_id": string; "p_google_sub": string };
+        Returns: number;
+      };
       "google_calendar_webhook_claim": {
         Args: { "p_lease_seconds": number; "p_limit": number; "p_user_id"?: string };
         Returns: {

@@ -212,6 +212,24 @@ export async function queueUnsavedGrant(
   if (error) throw databaseError(error);
 }
 
+/**
+ * After a revoke of `googleSub` that found no other holder first: the grants of that account
+ * saved since (other than `exceptUserId`'s) are marked for the next maintenance pass's keep-alive,
+ * whose refresh tests them. Returns how many.
+ */
+export async function markAccountGrantsForRefreshTest(
+  db: AdminClient,
+  googleSub: string,
+  exceptUserId: string,
+): Promise<number> {
+  const { data, error } = await db.rpc("google_calendar_test_account_grants", {
+    p_google_sub: googleSub,
+    p_except_user_id: exceptUserId,
+  });
+  if (error) throw databaseError(error);
+  return data ?? 0;
+}
+
 /** A stored row, as PostgREST or an RPC's jsonb gives it. */
 export type TokenRow = Pick<
   Tables<"google_calendar_tokens">,
