@@ -13,7 +13,6 @@ import { describeForLog, logError } from "../_google_calendar/errors.ts";
 import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
 import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
 import { readUserRequest } from "../_google_calendar/request_input.ts";
-import type { AdminClient } from "../_google_calendar/supabase_admin.ts";
 import {
   markAccountGrantsForRefreshTest,
   type TokenStore,
@@ -29,9 +28,10 @@ export function createDisconnectHandler(
     callers: CallerVerifier;
     tokens: TokenStore;
     google: GoogleOAuth;
-    /** For the grants of the revoked account saved during the revoke (marked for a test). */
-    db?: AdminClient;
-    /** Where lifecycle events go; the disconnected event's first attempt starts at once. */
+    /**
+     * Where lifecycle events go; the disconnected event's first attempt starts at once. Its
+     * database client also marks the grants of a revoked account saved during the revoke.
+     */
     webhooks?: WebhookDeliveryDeps;
   },
 ): (req: Request) => Promise<Response> {
@@ -55,10 +55,10 @@ export function createDisconnectHandler(
         });
         // Nobody else held the account at the check (under its lock): a grant of it found now
         // was saved during the revoke, which may have ended it. The next pass tests it.
-        if (revoked && stored.googleSub && deps.db) {
-          await markAccountGrantsForRefreshTest(deps.db, stored.googleSub, userId).catch((e) =>
-            console.warn(`google-disconnect: saved-since check: ${describeForLog(e)}`)
-          );
+        if (revoked && stored.googleSub && deps.webhooks) {
+          await markAccountGrantsForRefreshTest(deps.webhooks.db, stored.googleSub, userId).catch((
+            e,
+          ) => console.warn(`google-disconnect: saved-since check: ${describeForLog(e)}`));
         }
       }
       // Deleted even when the row did not decrypt (get returned null), Google failed or the

@@ -13,7 +13,6 @@ const handler = createDisconnectHandler({
   callers: callerVerifierFor(config),
   tokens: createTokenStore(db, config.encryption, { webhooks: config.webhooks !== null }),
   google: createGoogleOAuth(config.google, { timeoutMs: config.httpTimeoutMs }),
-  db,
   webhooks: { db, webhooks: config.webhooks, timeoutMs: config.httpTimeoutMs },
 });
 Deno.serve(withCors(handler, { allowedOrigins: config.allowedOrigins, methods: METHODS }));
