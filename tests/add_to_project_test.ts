@@ -20,6 +20,7 @@ const KIT_FUNCTIONS = [
   "google-disconnect",
   "google-maintenance",
   "google-status",
+  "google-webhooks",
 ];
 
 async function run(cmd: string, args: string[], cwd = KIT) {
@@ -152,8 +153,12 @@ Deno.test("add-to-project: a fresh supabase init app gets the kit, and keeps its
       const after = await snapshot(app);
       assertAppUntouched(before, after);
       const added = [...after.keys()].filter((p) => !afterFirst.has(p));
+      // One second after the app's latest: the todos migration, then one per kit migration.
+      const kitCount = [...Deno.readDirSync("supabase/migrations")].length;
+      const version = new Date(Date.UTC(2027, 2, 1, 12, 0, kitCount + 1)).toISOString()
+        .replace(/[-:T]/g, "").slice(0, 14);
       assert.deepEqual(added, [
-        "supabase/migrations/20270301120013_google_calendar_kit_upgrade_probe.sql",
+        `supabase/migrations/${version}_google_calendar_kit_upgrade_probe.sql`,
       ]);
       assert.equal(
         decode(after.get("supabase/config.toml")),

@@ -64,6 +64,47 @@ Deno.test("google-callback: consent without the calendar scope is partial and st
   assert(!(cb.searchParams.get("scope") ?? "").includes(CALENDAR_SCOPE), "Google left it out");
   await expectCallback(cb, { result: "partial", reason: "google_scope_missing" });
   assert.deepEqual(await tokenRow(user.id), null);
+  // Finding 2: Google's grant (email, profile) is live; it is queued for revocation with its
+  // Google account, so the maintenance pass revokes it unless a user holds that account.
+  assert.deepEqual(
+    await sql(
+      "select cause, google_sub is not null from public.google_calendar_revocations " +
+        "where user_id = :'id'",
+      { id: user.id },
+    ),
+    ["partial_consent|t"],
+  );
+});
+
+Deno.test("google-callback: a grant whose save fails is queued for revocation, not left live", async () => {
+  const user = await createUser("save-fails");
+  // The save fails for this user only (a trigger raising on their row), as a database error would.
+  await sql(
+    `create function public.test_fail_save_${user.id.replaceAll("-", "")}() returns trigger
+       language plpgsql as $f$ begin raise exception 'save refused by the test'; end $f$;
+     create trigger test_fail_save_${user.id.replaceAll("-", "")}
+       before insert on public.google_calendar_tokens for each row
+       when (new.user_id = '${user.id}')
+       execute function public.test_fail_save_${user.id.replaceAll("-", "")}();`,
+  );
+  try {
+    const cb = await consent(await connectUrl(user.id), { email: googleEmail() });
+    await expectCallback(cb, { result: "error", reason: "database_unavailable" });
+  } finally {
+    await sql(
+      `drop trigger test_fail_save_${user.id.replaceAll("-", "")} on public.google_calendar_tokens;
+       drop function public.test_fail_save_${user.id.replaceAll("-", "")}();`,
+    );
+  }
+  assert.deepEqual(await tokenRow(user.id), null);
+  assert.deepEqual(
+    await sql(
+      "select cause, google_sub is not null from public.google_calendar_revocations " +
+        "where user_id = :'id'",
+      { id: user.id },
+    ),
+    ["save_failed|t"],
+  );
 });
 
 Deno.test("google-callback: a code exchanged with another PKCE verifier is refused by Google", async () => {

@@ -11,6 +11,7 @@ import {
   connectedUsers,
   eventData,
   eventTypes,
+  functionVariant,
   grantState,
   liveRefreshTokens,
   maintenanceVariant,
@@ -331,6 +332,91 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a consent landing while its Google account is revoked is tested, never left dead (finding 3)",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    // A's grant deleted: its refresh token queued for revocation, the account linked to no one.
+    const { user: a, google } = await s.connectedUser("revoked-under");
+    await s.sql(`delete from public.google_calendar_tokens where user_id = :'id'`, { id: a.id });
+    await makeRevocationsDue(s);
+    // Google takes 6 s to revoke (and then does): time for B to consent with the same account.
+    const variant = await maintenanceVariant(s, { HTTP_TIMEOUT_MS: "15000" }, "slow-revoke");
+    try {
+      await s.fault("revoke", "slow", { delayMs: 6000 });
+      const pass = variant.pass();
+      await waitUntil(
+        "the revoke in flight",
+        async () => (await s.stats()).faultsPending.revoke === 0,
+      );
+      const b = await s.createUser("revoked-under-b");
+      const answer = await s.connectFully(b, google);
+      assert.equal(answer.result, "connected");
+      const { report } = await pass;
+      // Either the check saw B (the entry dropped, nothing revoked), or the revoke ended B's new
+      // grant too and the pass found it: a refresh test, reconnect_required, the row gone.
+      // Never a row whose grant Google no longer honours.
+      const row = await s.tokenRow(b.id);
+      if (row) {
+        assert.ok(await liveRefreshTokens(s, google) > 0, "B's stored grant still works");
+      } else {
+        assert.equal(report.tasks.revocations.ended_by_revoke, 1);
+        assert.ok((await eventTypes(s, b.id)).includes("google_calendar.reconnect_required"));
+      }
+    } finally {
+      await s.clearFaults();
+      await variant.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a consent landing while google-disconnect revokes its account is tested by the next pass",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const { user: a, google } = await s.connectedUser("disconnect-under");
+    // Google takes 6 s to revoke (and then does): time for B to consent with the same account.
+    const disconnect = await functionVariant(
+      s,
+      "google-disconnect",
+      { HTTP_TIMEOUT_MS: "15000" },
+      "slow-revoke",
+    );
+    try {
+      await s.fault("revoke", "slow", { delayMs: 6000 });
+      const answer = fetch(disconnect.url, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${s.info.service_role_key}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ user_id: a.id }),
+      }).then((res) => res.json());
+      await waitUntil(
+        "the revoke in flight",
+        async () => (await s.stats()).faultsPending.revoke === 0,
+      );
+      const b = await s.createUser("disconnect-under-b");
+      assert.equal((await s.connectFully(b, google)).result, "connected");
+      assert.equal((await answer).revoked_at_google, true);
+      // The next pass's keep-alive tests B's grant first: ended by the revoke → reconnect_required.
+      await runPass(s);
+      const row = await s.tokenRow(b.id);
+      if (row) {
+        assert.ok(await liveRefreshTokens(s, google) > 0, "B's stored grant still works");
+      } else {
+        assert.ok((await eventTypes(s, b.id)).includes("google_calendar.reconnect_required"));
+      }
+    } finally {
+      await s.clearFaults();
+      await disconnect.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "housekeeping purges expired pending flows and old delivered events",
   ...opts,
   async fn() {
@@ -358,6 +444,56 @@ Deno.test({
 });
 
 Deno.test({
+  name: "housekeeping keeps what is inside its retention: delivered 1 day, dead 10 days (M11, S7)",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const user = await s.createUser("retention");
+    // Delivered: kept 7 days (WEBHOOK_RETENTION_DAYS). Dead letters: kept 30 days.
+    await s.sql(
+      `insert into public.google_calendar_webhook_events (user_id, type, payload, created_at,
+         delivered_at, dead_at)
+       values
+         (:'id', 'google_calendar.connected', '{"n":"delivered 1 day"}', now() - interval '1 day',
+          now() - interval '1 day', null),
+         (:'id', 'google_calendar.connected', '{"n":"delivered 8 days"}', now() - interval '8 days',
+          now() - interval '8 days', null),
+         (:'id', 'google_calendar.connected', '{"n":"dead 10 days"}', now() - interval '11 days',
+          null, now() - interval '10 days'),
+         (:'id', 'google_calendar.connected', '{"n":"dead 31 days"}', now() - interval '32 days',
+          null, now() - interval '31 days')`,
+      { id: user.id },
+    );
+    await runPass(s);
+    const left = await s.sql(
+      `select payload ->> 'n' from public.google_calendar_webhook_events where user_id = :'id'
+        order by 1`,
+      { id: user.id },
+    );
+    assert.deepEqual(left, ["dead 10 days", "delivered 1 day"]);
+  },
+});
+
+Deno.test({
+  name: "housekeeping purges a backlog beyond one batch in one pass, to its deadline",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const user = await s.createUser("purge-backlog");
+    await s.sql(
+      `insert into public.google_calendar_webhook_events (user_id, type, payload, created_at,
+         delivered_at)
+       select :'id', 'google_calendar.connected', '{}', now() - interval '9 days',
+         now() - interval '8 days' from generate_series(1, 2500)`,
+      { id: user.id },
+    );
+    const { report } = await runPass(s);
+    assert.ok(report.tasks.housekeeping.webhooks_purged >= 2500, "not 1,000 and stop");
+    assert.deepEqual(await eventTypes(s, user.id), []);
+  },
+});
+
+Deno.test({
   name: "a pass makes no more Google calls than MAINTENANCE_GOOGLE_CALL_BUDGET; the rest waits",
   ...opts,
   async fn() {
@@ -374,6 +510,46 @@ Deno.test({
       const second = await variant.pass();
       assert.equal(second.report.tasks.keepalive.refreshed, 2, "the rest in the next pass");
       assert.equal(await s.refreshGrants("ok") - refreshes, 5, "each grant refreshed once");
+    } finally {
+      await variant.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "revocations use at most half the Google budget; keep-alive still gets its calls (M2)",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const users = await connectedUsers(s, "half-budget", 8);
+    const [keep1, keep2, ...deleted] = users;
+    const variant = await maintenanceVariant(s, { MAINTENANCE_GOOGLE_CALL_BUDGET: "4" }, "half");
+    try {
+      // Six queued revocations (more than half the budget) and two grants due for keep-alive.
+      await s.sql(
+        `delete from public.google_calendar_tokens
+          where user_id = any(string_to_array(:'ids', ',')::uuid[])`,
+        { ids: deleted.map((u) => u.user.id).join(",") },
+      );
+      await makeRevocationsDue(s);
+      await makeDue(s, [keep1!.user.id, keep2!.user.id]);
+      const { report } = await variant.pass();
+      const revocationCalls = report.tasks.revocations.revoked +
+        report.tasks.revocations.already_invalid + report.tasks.revocations.retried;
+      assert.equal(revocationCalls, 2, "half of the budget of 4");
+      const keepAliveCalls = report.tasks.keepalive.refreshed +
+        report.tasks.keepalive.reconnect_required + report.tasks.keepalive.transient;
+      assert.equal(keepAliveCalls, 2, "keep-alive got the other half");
+      assert.equal(report.google_calls.used, 4);
+      // The rest of the queue in the passes after, two at a time.
+      const left = async () =>
+        (await Promise.all(deleted.map((u) => queuedRevocations(s, u.user.id))))
+          .reduce((a, b) => a + b, 0);
+      for (let i = 0; i < 10 && await left() > 0; i++) {
+        await makeRevocationsDue(s);
+        await variant.pass();
+      }
+      assert.equal(await left(), 0);
     } finally {
       await variant.stop();
     }

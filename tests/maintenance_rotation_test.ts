@@ -124,6 +124,68 @@ Deno.test({
 });
 
 Deno.test({
+  name: "rows under a key no longer held never stall the re-wrap of the rest (finding 5)",
+  ...opts,
+  async fn() {
+    const s = await privateStack.get();
+    const oldKey = s.info.function_env.TOKEN_ENCRYPTION_KEY!;
+    const k3 = `k3:${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`;
+    // 250 rows under a key removed from the keyring, written first (so they come first in the
+    // table and in key order): more than one re-wrap batch, none of them ever readable.
+    const removedKid = "a-removed";
+    const jwe =
+      `translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"${removedKid}"}',
+      'UTF8'), 'base64'), '='), '+/', '-_') || '..aXY.' || md5(u.id::text) || '.dGFn'`;
+    // Written with webhooks off for the transaction: 250 connected events are not this test's.
+    const ids = await s.sql(
+      `begin;
+       select set_config('google_calendar.webhooks', 'off', true) \\g /dev/null
+       with u as (insert into auth.users (email)
+         select 'removed-key-' || g || '-' || gen_random_uuid() || '@example.test'
+         from generate_series(1, 250) g returning id)
+       insert into public.google_calendar_tokens (user_id, access_token, refresh_token, scopes,
+         google_sub, google_email)
+       select u.id, ${jwe}, ${jwe}, array['https://www.googleapis.com/auth/calendar.events'],
+         'removed-' || u.id, 'r@example.test' from u
+       returning user_id;
+       commit;`,
+    );
+    assert.equal(ids.length, 250);
+    // Then one real grant under the old key the keyring still holds.
+    const [real] = await connectedUsers(s, "rotation-held", 1);
+    const variant = await maintenanceVariant(
+      s,
+      { TOKEN_ENCRYPTION_KEY: `${k3},${oldKey}` },
+      "k3-and-old",
+    );
+    try {
+      const { status, report } = await variant.pass();
+      assert.equal(status, 200, JSON.stringify(report.errors));
+      assert.equal(report.tasks.rewrap.tokens, 1, "the readable row was re-wrapped");
+      assert.equal(
+        report.tasks.rewrap.undecryptable,
+        0,
+        "rows under the removed key not asked for",
+      );
+      const [kid] = await s.sql(
+        `select key_id from public.google_calendar_tokens where user_id = :'id'`,
+        { id: real!.user.id },
+      );
+      assert.equal(kid, "k3");
+      // The operator still sees them, to restore the key or delete the rows.
+      assert.ok(report.keys.rows.some((r) => r.key_id === removedKid && r.tokens === 250));
+    } finally {
+      await variant.stop();
+      await s.sql(
+        `delete from auth.users where id = any(string_to_array(:'ids', ',')::uuid[]);
+         delete from public.google_calendar_revocations where key_id = '${removedKid}'`,
+        { ids: ids.join(",") },
+      );
+    }
+  },
+});
+
+Deno.test({
   name: "maintenance rotation suite: stop the stack",
   ...opts,
   fn: () => privateStack.stop(),

@@ -254,3 +254,93 @@ Deno.test("two first consents at once: the one overwritten is queued for revocat
   assert.deepEqual(queued, ["sub-first replaced"]);
   assert.equal((await tokenRow(user.id))?.google_sub, "sub-second");
 });
+
+/**
+ * Waits until another session runs the statement tagged `tag` (it then holds what it took), or
+ * has finished (`done`): either way what follows no longer races its start.
+ */
+async function sessionAt(tag: string, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  done.then(() => finished = true, () => finished = true);
+  for (let i = 0; i < 600 && !finished; i++) {
+    const [n] = await sql(
+      `select count(*) from pg_stat_activity where state = 'active' and query like :'q'
+         and pid <> pg_backend_pid()`,
+      { q: `%${tag}%` },
+    );
+    if (Number(n) > 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test("read_for_use: while another session saves a refresh, it does not take the lease (R1)", async () => {
+  const user = await createUser("read-race");
+  const jwe = (tag: string) =>
+    `translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"k1"}', 'UTF8'),` +
+    ` 'base64'), '='), '+/', '-_') || '..aXY.${tag}.dGFn'`;
+  await sql(
+    `select public.google_calendar_save_grant(:'id', ${jwe("YWNj")}, ${jwe("cmVm")}, null,
+       now() + interval '1 hour', null, array['https://www.googleapis.com/auth/calendar.events'],
+       'sub-read-race', 'r@gmail.test', false)`,
+    { id: user.id },
+  );
+  const readForUse = () =>
+    sql(
+      `select (public.google_token_read_for_use(:'id', now() + interval '5 minutes',
+         gen_random_uuid(), 60) ->> 'leased')`,
+      { id: user.id },
+    );
+
+  // A's lease has lapsed but A is saving its refresh, holding the row: B waits for A's commit,
+  // then must see A's fresh token (not due) and take no lease.
+  await sql(
+    `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute',
+       refresh_lease_id = '00000000-0000-4000-8000-00000000000a',
+       refresh_lease_until = now() - interval '1 second' where user_id = :'id'`,
+    { id: user.id },
+  );
+  const a = sql(
+    `begin;
+     update public.google_calendar_tokens set token_expiry = now() + interval '1 hour',
+       refresh_lease_id = null, refresh_lease_until = null
+     where user_id = :'id' and refresh_lease_id = '00000000-0000-4000-8000-00000000000a';
+     select pg_sleep(1), 'r1-saving-${user.id}'; commit;`,
+    { id: user.id },
+  );
+  await sessionAt(`r1-saving-${user.id}`, a);
+  const [leasedDuringSave] = await readForUse();
+  await a;
+  assert.equal(leasedDuringSave, "false", "the refreshed token is not due: no lease");
+
+  // A holds a live lease on an expired token: B gets the row, not the lease.
+  await sql(
+    `update public.google_calendar_tokens set token_expiry = now() - interval '1 minute',
+       refresh_lease_id = '00000000-0000-4000-8000-00000000000a',
+       refresh_lease_until = now() + interval '1 minute' where user_id = :'id'`,
+    { id: user.id },
+  );
+  assert.deepEqual(await readForUse(), ["false"], "another's live lease is not taken");
+});
+
+Deno.test("linkedGoogleAccounts(): a consent being saved for the account is waited for, not missed (finding 3)", async () => {
+  const user = await createUser("account-lock");
+  const sub = `sub-lock-${crypto.randomUUID()}`;
+  const jwe = (tag: string) =>
+    `translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"k1"}', 'UTF8'),` +
+    ` 'base64'), '='), '+/', '-_') || '..aXY.${tag}.dGFn'`;
+  // Session A saves a grant of the account and holds its transaction open a moment.
+  const saving = sql(
+    `begin;
+     select public.google_calendar_save_grant(:'id', ${jwe("YWNj")}, ${jwe("cmVm")}, null,
+       now() + interval '1 hour', null, array['https://www.googleapis.com/auth/calendar.events'],
+       :'sub', 'l@gmail.test', false);
+     select pg_sleep(1), 'lock-saving-${user.id}'; commit;`,
+    { id: user.id, sub },
+  );
+  await sessionAt(`lock-saving-${user.id}`, saving);
+  // The revocation runner's check, meanwhile: it must see the grant (it waits for the save's
+  // commit on the account's lock), or the revoke that follows would end it unseen.
+  const linked = await store.linkedGoogleAccounts([sub]);
+  await saving;
+  assert.deepEqual([...linked], [sub]);
+});

@@ -32,6 +32,11 @@ export function planFor(quick: boolean, memoryRequests?: number) {
       queued: size(1_000, 10_000),
       runnerConcurrency: [16, 64],
     },
+    outbox: {
+      backlog: size(20_000, 100_000),
+      claimRepeats: size(3, 10),
+      deletions: size(10, 50),
+    },
     memory: { first: 100, total: memoryRequests ?? size(1_000, 10_000), users: 256 },
     push: { renewalSizes: size([10_000, 100_000], [10_000, 1_000_000]), repeats: size(5, 15) },
     // --maintenance-sizes= replaces `sizes` (1M rows take minutes to seed on 2 cores).

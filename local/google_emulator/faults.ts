@@ -19,6 +19,7 @@ export type FaultKind =
   | "garbage"
   | "malformed"
   | "hang"
+  | "slow"
   | Exclude<CalendarErrorKind, "required" | "badRequest">;
 
 /** A fault request: the next `count` calls to `endpoint` fail as `kind`. */
@@ -29,7 +30,10 @@ export interface FaultSpec {
   count?: number;
   /** Fails every call until `DELETE /__emulator/faults` (instead of `count` calls). */
   persistent?: boolean;
-  /** For "timeout": how long to wait before the 504 (default 30000). */
+  /**
+   * For "timeout": how long to wait before the 504 (default 30000). For "slow": how long to wait
+   * before answering as usual (Google can take its time and still succeed).
+   */
   delayMs?: number;
   /** Calendar errors only: send `Retry-After` with this many seconds. */
   retryAfterSeconds?: number;
@@ -50,7 +54,14 @@ interface QueuedFault {
 }
 
 const ENDPOINTS: readonly string[] = ["token", "revoke", "events"];
-const TRANSPORT_KINDS: readonly string[] = ["500", "timeout", "garbage", "malformed", "hang"];
+const TRANSPORT_KINDS: readonly string[] = [
+  "500",
+  "timeout",
+  "garbage",
+  "malformed",
+  "hang",
+  "slow",
+];
 const KINDS: readonly string[] = [...TRANSPORT_KINDS, ...INJECTABLE_CALENDAR_ERRORS];
 
 /** Checks an untrusted fault request, returning an error message or the normalised spec. */
@@ -173,6 +184,10 @@ export class FaultInjector {
       case "timeout":
         await this.#wait(fault.delayMs, req.signal);
         return new Response("504 Gateway Timeout", { status: 504 });
+      case "slow":
+        await this.#wait(fault.delayMs, req.signal);
+        // Then answered as usual, by the endpoint itself.
+        return undefined;
       case "hang":
         await this.#wait(undefined, req.signal);
         // Only reached once the client gave up or the emulator closed; nobody reads this.

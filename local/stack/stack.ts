@@ -24,6 +24,7 @@ import { startPostgrest } from "./postgrest.ts";
 import { type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
 import { onPort, PortInUseError, portOwner } from "./ports.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook_receiver.ts";
+import { startWebhookWake, type WebhookWake } from "./webhook_wake.ts";
 import { DENO, SUPABASE_CLI, supabaseCliEnv } from "./tools.ts";
 import {
   httpReady,
@@ -121,8 +122,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const group = new ProcessGroup();
   let gateway: Deno.HttpServer | null = null;
   let webhookReceiver: WebhookReceiver | null = null;
+  let webhookWake: WebhookWake | null = null;
   let pidsWritten = Promise.resolve();
   const stopAll = async () => {
+    await webhookWake?.stop().catch(() => {});
+    webhookWake = null;
     await group.stopAll();
     await gateway?.shutdown().catch(() => {});
     await webhookReceiver?.stop().catch(() => {});
@@ -273,6 +277,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     checkAborted();
     routes.ready = true;
+    // pg_net's part: events written outside the functions wake google-webhooks (the trigger
+    // notifies; see ./webhook_wake.ts).
+    if (functions.has("google-webhooks")) {
+      webhookWake = startWebhookWake(
+        { dbUrl, functionsUrl: `${apiUrl}/functions/v1`, serviceKey: serviceRoleKey },
+        { log },
+      );
+    }
 
     const info: StackInfo = {
       api_url: apiUrl,

@@ -7,6 +7,7 @@ import type { Phase } from "../context.ts";
 import * as connect from "./connect.ts";
 import * as callback from "./callback.ts";
 import * as webhooks from "./webhooks.ts";
+import * as outbox from "./outbox.ts";
 import * as accessToken from "./access_token.ts";
 import * as tools from "./tools.ts";
 import * as nearExpiry from "./near_expiry.ts";
@@ -24,6 +25,7 @@ export const PHASES: readonly Phase[] = [
   connect,
   callback,
   webhooks,
+  outbox,
   accessToken,
   tools,
   nearExpiry,

@@ -38,6 +38,7 @@ export function fakes(row: Partial<CalendarTokens> | null, refresh: () => Promis
     saves: [] as RefreshedTokens[],
     waits: 0,
     reads: 0,
+    acquires: 0,
   };
   const waiters: (() => void)[] = [];
   const tokens: TokenStore = {
@@ -55,6 +56,7 @@ export function fakes(row: Partial<CalendarTokens> | null, refresh: () => Promis
   };
   const leaseOps: RefreshLease = {
     acquire(_userId, leaseId) {
+      log.acquires++;
       if (lease !== null || !stored) return Promise.resolve(false);
       lease = leaseId;
       return Promise.resolve(true);

@@ -196,6 +196,25 @@ Deno.test("renew() does not refresh again when the refused token was already rep
   const token = await provider.renew(USER, { staleAccessToken: "old-access" });
   assert.equal(token.accessToken, "someone-elses-new");
   assert.equal(f.log.refreshes, 0);
+  // A4: not even a lease is taken for a token another caller already replaced.
+  assert.equal(f.log.acquires, 0, "no lease taken");
+  assert.equal(f.log.reads, 0, "no lease-taking read either");
+});
+
+Deno.test("a time-limited grant whose access token expired but whose refresh token lives is refreshed (A3)", async () => {
+  const f = fakes(
+    {
+      expiresAt: new Date(Date.now() - 60_000),
+      refreshTokenExpiresAt: new Date(Date.now() + 86_400_000),
+    },
+    () => Promise.resolve(fresh()),
+  );
+  const provider = createAccessTokenProvider(f);
+  const token = await provider.getGoogleAccessToken(USER);
+  assert.equal(token.accessToken, "new-access");
+  assert.equal(f.log.refreshes, 1);
+  assert.deepEqual(f.log.deletes, [], "not deleted as google_grant_expired");
+  assert.ok(f.row(), "the grant is still stored");
 });
 
 Deno.test("getGoogleAccessToken() reads a valid token in one round trip, lease included", async () => {

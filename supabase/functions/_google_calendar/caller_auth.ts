@@ -38,17 +38,39 @@ const MAX_CREDENTIAL_LENGTH = 8192;
 const ASYMMETRIC_ALGS = ["ES256", "RS256"];
 const CLOCK_TOLERANCE_SECONDS = 5;
 
-/** The verifier for `config`'s credentials and Auth server. */
-export function callerVerifierFor(config: Config): CallerVerifier {
+/** The verifier for `config`'s credentials and Auth server; `fetch` is for tests. */
+export function callerVerifierFor(
+  config: Config,
+  options: { fetch?: typeof fetch } = {},
+): CallerVerifier {
   return createCallerVerifier({
     serviceCredentials: config.serviceCredentials,
     botApiKeys: config.botApiKeys,
     jwksUrl: config.auth.jwksUrl,
     issuer: config.auth.issuer,
     authUserUrl: new URL(`${config.supabaseUrl}/auth/v1/user`),
-    // The Auth server (behind the API gateway) wants an API key beside the user's token.
-    authApiKey: config.adminKey,
+    // The Auth server (behind the API gateway) wants an API key beside the user's token; the
+    // public one is enough, and a service credential must never travel with a stranger's token.
+    ...(config.auth.publicApiKey ? { authApiKey: config.auth.publicApiKey } : {}),
     timeoutMs: config.httpTimeoutMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}
+
+/**
+ * A verifier that knows `config`'s service credentials only (the scheduled and database-woken
+ * functions): no user token verifies (every key lookup fails), and bot API keys are not service
+ * credentials.
+ */
+export function serviceOnlyCallerVerifier(config: Config): CallerVerifier {
+  return createCallerVerifier({
+    serviceCredentials: config.serviceCredentials,
+    jwksUrl: config.auth.jwksUrl,
+    issuer: config.auth.issuer,
+    timeoutMs: config.httpTimeoutMs,
+    jwks: () => {
+      throw new Error("this function takes the service credentials only");
+    },
   });
 }
 
@@ -60,6 +82,7 @@ export function createCallerVerifier(options: {
   issuer: string;
   /** The Auth server's `GET /auth/v1/user`, which verifies HS256 user tokens. */
   authUserUrl?: URL;
+  /** The public (anon or publishable) API key the gateway wants beside the token. */
   authApiKey?: string;
   timeoutMs: number;
   /** Tests may pass a local key set instead of fetching the JWKS. */
@@ -104,7 +127,9 @@ export function createCallerVerifier(options: {
 
   /** An HS256 token: claims checked here (no network for junk), signature by the Auth server. */
   async function verifyWithAuthServer(token: string): Promise<string> {
-    if (!options.authUserUrl) throw new Error("no Auth server to verify HS256 tokens");
+    if (!options.authUserUrl || !options.authApiKey) {
+      throw new Error("no Auth server (or no public API key) to verify HS256 tokens");
+    }
     const claims = decodeJwt(token);
     const now = Date.now() / 1000;
     const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
@@ -121,8 +146,10 @@ export function createCallerVerifier(options: {
       res = await fetchAuth(options.authUserUrl, {
         headers: {
           authorization: `Bearer ${token}`,
-          ...(options.authApiKey ? { apikey: options.authApiKey } : {}),
+          apikey: options.authApiKey,
         },
+        // A redirect would carry the token (and the key) to wherever it points.
+        redirect: "error",
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (error) {

@@ -5,7 +5,9 @@
 
 import assert from "node:assert/strict";
 import { base64url, createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { createCallerVerifier } from "./caller_auth.ts";
+import { callerVerifierFor, createCallerVerifier } from "./caller_auth.ts";
+import { loadConfig } from "./config.ts";
+import { VALID_ENV } from "../../../tests/support/config_env.ts";
 import { AppError } from "./errors.ts";
 
 const ISSUER = "https://abc.supabase.co/auth/v1";
@@ -191,6 +193,7 @@ Deno.test("authenticate(): an Auth server that does not answer is not a 401", as
     jwksUrl: new URL(`${ISSUER}/.well-known/jwks.json`),
     issuer: ISSUER,
     authUserUrl: new URL(`${ISSUER}/user`),
+    authApiKey: "anon-key",
     timeoutMs: 1000,
     jwks,
     fetch: () => Promise.resolve(new Response("down", { status: 502 })),
@@ -199,4 +202,75 @@ Deno.test("authenticate(): an Auth server that does not answer is not a 401", as
     down.authenticate(request(bearer(await userToken({ alg: "HS256" })))),
     (e) => e instanceof AppError && e.status === 503,
   );
+});
+
+Deno.test("authenticate(): an HS256 check sends the anon key, never a service key, and follows no redirect", async () => {
+  // Finding 4: the service key must not travel with a stranger's token, nor follow a redirect.
+  const config = loadConfig({
+    ...VALID_ENV,
+    SUPABASE_URL: "https://abc.supabase.co",
+    SUPABASE_ANON_KEY: "the-anon-key",
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_the_secret_key" }),
+  });
+  const seen: Request[] = [];
+  const auth = callerVerifierFor(config, {
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(new Request(input, init));
+      return authServer(input, init);
+    }) as typeof fetch,
+  });
+  const token = await userToken({ alg: "HS256" });
+  assert.deepEqual(await auth.authenticate(request(bearer(token))), { kind: "user", userId: USER });
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.headers.get("apikey"), "the-anon-key");
+  assert.ok(!config.serviceCredentials.includes(seen[0]!.headers.get("apikey")!));
+  assert.equal(seen[0]!.redirect, "error", "a redirect is an error, not followed");
+
+  // Publishable keys (the newer form) serve as well; with neither, HS256 is refused unasked.
+  const publishable = loadConfig({
+    ...VALID_ENV,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: "sb_publishable_x" }),
+  });
+  assert.equal(publishable.auth.publicApiKey, "sb_publishable_x");
+  seen.length = 0;
+  const none = callerVerifierFor(loadConfig(VALID_ENV), {
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(new Request(input, init));
+      return authServer(input, init);
+    }) as typeof fetch,
+  });
+  await assert.rejects(
+    none.authenticate(request(bearer(token))),
+    (e) => e instanceof AppError && e.code === "unauthorized",
+  );
+  assert.equal(seen.length, 0);
+});
+
+Deno.test("authenticate(): an Auth server naming another user for an HS256 token is unauthorized (C3)", async () => {
+  const other = "0b7d9c1e-2f3a-4b5c-8d6e-7f8091a2b3c4";
+  const liar = createCallerVerifier({
+    serviceCredentials: [SERVICE_KEY],
+    jwksUrl: new URL(`${ISSUER}/.well-known/jwks.json`),
+    issuer: ISSUER,
+    authUserUrl: new URL(`${ISSUER}/user`),
+    authApiKey: "anon-key",
+    timeoutMs: 1000,
+    jwks,
+    fetch: () => Promise.resolve(Response.json({ id: other, role: "authenticated" })),
+  });
+  await assert.rejects(
+    liar.authenticate(request(bearer(await userToken({ alg: "HS256" })))),
+    (e) => e instanceof AppError && e.code === "unauthorized",
+  );
+});
+
+Deno.test("authenticate(): an HS256 token not valid for an hour (nbf) is refused unasked (X5)", async () => {
+  authCalls.length = 0;
+  const early = await new SignJWT({ ...userClaims })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(ISSUER).setSubject(USER).setAudience("authenticated")
+    .setIssuedAt(now - 10).setNotBefore(now + 3600).setExpirationTime(now + 7200)
+    .sign(HS_SECRET);
+  assert.equal(await callerOf(bearer(early)), "unauthorized");
+  assert.equal(authCalls.length, 0, "refused before asking the Auth server");
 });

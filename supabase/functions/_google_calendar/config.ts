@@ -35,7 +35,16 @@ export interface Config {
   readonly serviceCredentials: readonly string[];
   /** BOT_API_KEYS: opaque keys that let the bot call the functions, and nothing in PostgREST. */
   readonly botApiKeys: readonly string[];
-  readonly auth: { readonly issuer: string; readonly jwksUrl: URL };
+  readonly auth: {
+    readonly issuer: string;
+    readonly jwksUrl: URL;
+    /**
+     * The public API key (SUPABASE_ANON_KEY, else the first of SUPABASE_PUBLISHABLE_KEYS) sent
+     * beside an HS256 user token to `GET /auth/v1/user`; never a service credential. Null: no
+     * HS256 token can be verified.
+     */
+    readonly publicApiKey: string | null;
+  };
   readonly google: {
     readonly clientId: string;
     readonly clientSecret: string;
@@ -174,6 +183,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     : `${supabaseUrl}/auth/v1/.well-known/jwks.json`;
 
   const scopes = parseScopes(optional("GOOGLE_SCOPES"), problems);
+  // Publishable keys come as a JSON object of names to keys, like the secret keys.
+  const publicApiKey = optional("SUPABASE_ANON_KEY") ??
+    (optional("SUPABASE_PUBLISHABLE_KEYS")
+      ? parseSecretKeys(optional("SUPABASE_PUBLISHABLE_KEYS"), [])[0] ?? null
+      : null);
+  if (publicApiKey && serviceCredentials.includes(publicApiKey)) {
+    problems.push("SUPABASE_ANON_KEY must not be a service credential");
+  }
+
   const botApiKeys = parseBotApiKeys(optional("BOT_API_KEYS"), serviceCredentials, problems);
   const webhooks = parseWebhooks(
     optional("BOT_WEBHOOK_URL"),
@@ -224,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auth: {
       issuer: authIssuer,
       jwksUrl: new URL(jwksUrl),
+      publicApiKey,
     },
     google: {
       clientId,

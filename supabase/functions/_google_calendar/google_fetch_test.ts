@@ -294,6 +294,9 @@ Deno.test("googleFetch() never sends the token to a host that is not Google's AP
       "https://evil.example/x",
       "http://www.googleapis.com/x",
       "https://googleapis.com.evil.example/",
+      // G2: the host must end in ".googleapis.com" on a dot boundary.
+      "https://evilgoogleapis.com/calendar/v3/x",
+      "https://www.evilgoogleapis.com/x",
     ]
   ) {
     assert.throws(() => resolveGoogleUrl(base, bad), (e) => isAppError(e, "invalid_request"), bad);

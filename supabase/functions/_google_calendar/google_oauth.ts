@@ -185,9 +185,27 @@ export function createGoogleOAuth(
         await oauth.processRevocationResponse(response);
         return true;
       } catch (error) {
-        // Google answers 400 invalid_token for a token it no longer knows: nothing left to revoke.
-        if (error instanceof oauth.ResponseBodyError && error.status === 400) return false;
-        throw new AppError("google_unavailable", "Google could not be reached to revoke access.", {
+        // Google answers 400 invalid_token for a token it no longer knows: nothing left to
+        // revoke (https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke).
+        // Any other answer (another 400 error, 5xx, no answer) leaves the grant alive: retry.
+        if (
+          error instanceof oauth.ResponseBodyError && error.status === 400 &&
+          error.error === "invalid_token"
+        ) {
+          return false;
+        }
+        if (
+          error instanceof oauth.ResponseBodyError &&
+          ["invalid_client", "unauthorized_client", "deleted_client", "disabled_client"]
+            .includes(error.error)
+        ) {
+          throw new AppError(
+            "google_client_misconfigured",
+            "The app's Google OAuth client is not accepted by Google.",
+            { cause: error },
+          );
+        }
+        throw new AppError("google_unavailable", "Google did not revoke access; try again later.", {
           cause: error,
         });
       }

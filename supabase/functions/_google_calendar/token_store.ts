@@ -178,7 +178,8 @@ export function createTokenStore(
 
     async linkedGoogleAccounts(googleSubs, linked = {}) {
       if (googleSubs.length === 0) return new Set();
-      const { data, error } = await db.rpc("google_calendar_linked_accounts", {
+      // Under each account's lock, shared with save_grant: a consent in flight is waited for.
+      const { data, error } = await db.rpc("google_calendar_linked_accounts_locked", {
         p_google_subs: [...googleSubs],
         p_except_user_id: nullable(linked.exceptUserId),
       });
@@ -187,6 +188,46 @@ export function createTokenStore(
     },
   };
   return store;
+}
+
+/**
+ * Queues the refresh token of a grant Google gave but no row holds (a partial consent, a save
+ * that failed) for revocation, encrypted and bound to the user, with its Google account: the
+ * maintenance pass revokes it only while no user holds that account.
+ */
+export async function queueUnsavedGrant(
+  db: AdminClient,
+  keyring: Keyring,
+  grant: { userId: string; googleSub: string; refreshToken: string; cause: string },
+): Promise<void> {
+  const { error } = await db.rpc("google_calendar_queue_revocation", {
+    p_user_id: grant.userId,
+    p_google_sub: grant.googleSub,
+    p_refresh_token: await encryptToken(keyring, grant.refreshToken, {
+      userId: grant.userId,
+      field: "refresh_token",
+    }),
+    p_cause: grant.cause,
+  });
+  if (error) throw databaseError(error);
+}
+
+/**
+ * After a revoke of `googleSub` that found no other holder first: the grants of that account
+ * saved since (other than `exceptUserId`'s) are marked for the next maintenance pass's keep-alive,
+ * whose refresh tests them. Returns how many.
+ */
+export async function markAccountGrantsForRefreshTest(
+  db: AdminClient,
+  googleSub: string,
+  exceptUserId: string,
+): Promise<number> {
+  const { data, error } = await db.rpc("google_calendar_test_account_grants", {
+    p_google_sub: googleSub,
+    p_except_user_id: exceptUserId,
+  });
+  if (error) throw databaseError(error);
+  return data ?? 0;
 }
 
 /** A stored row, as PostgREST or an RPC's jsonb gives it. */

@@ -47,6 +47,45 @@ Deno.test("attemptDelivery() classifies answers: 2xx delivered, 410 gone, others
   );
 });
 
+Deno.test("attemptDelivery(): 400, 401 and 404 are retried, only 410 is gone (W2)", async () => {
+  const msg = { id: "msg_1", body: "{}" };
+  for (const status of [400, 401, 403, 404, 409, 422, 429]) {
+    assert.deepEqual(
+      await attemptDelivery(SETTINGS, msg, { fetch: answering(status) }),
+      { outcome: "retry", status, error: `http_${status}` },
+      `${status}`,
+    );
+  }
+});
+
+Deno.test("attemptDelivery(): a 307 to elsewhere POSTs nothing there (W3)", async () => {
+  // Real fetch, real sockets: the receiver redirects, the target counts what reaches it.
+  let reachedTarget = 0;
+  const target = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    reachedTarget++;
+    return new Response("ok");
+  });
+  const targetUrl = `http://127.0.0.1:${target.addr.port}/stolen`;
+  const receiver = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      await req.body?.cancel();
+      return new Response(null, { status: 307, headers: { location: targetUrl } });
+    },
+  );
+  try {
+    const outcome = await attemptDelivery(
+      { url: `http://127.0.0.1:${receiver.addr.port}/hook`, secret: SECRET },
+      { id: "msg_2", body: '{"type":"x"}' },
+    );
+    assert.deepEqual(outcome, { outcome: "retry", status: 307, error: "http_307" });
+    assert.equal(reachedTarget, 0, "nothing was POSTed to the redirect's target");
+  } finally {
+    await receiver.shutdown();
+    await target.shutdown();
+  }
+});
+
 Deno.test("attemptDelivery() gives up at the timeout", async () => {
   const hang: typeof fetch = (_url, init) =>
     new Promise((_resolve, reject) => {

@@ -23,7 +23,7 @@ import {
 } from "../_google_calendar/oauth_state.ts";
 import { consumeFlow } from "../_google_calendar/pending_flows.ts";
 import type { AdminClient } from "../_google_calendar/supabase_admin.ts";
-import type { TokenStore } from "../_google_calendar/token_store.ts";
+import { queueUnsavedGrant, type TokenStore } from "../_google_calendar/token_store.ts";
 import { deliverSoon } from "../_google_calendar/webhook_delivery.ts";
 import {
   type ConnectFailureResult,
@@ -156,6 +156,9 @@ export async function completeConsent(
       codeVerifier: flow.codeVerifier,
     });
     if (!hasCalendarScope(tokens.scopes)) {
+      // Google's grant (email and profile, say) stays live with no row to record it: queue its
+      // refresh token with its account, revoked once no user of the app holds that account.
+      await queueUnsaved(deps, userId, account.sub, tokens.refreshToken, "partial_consent");
       throw new AppError("google_scope_missing", "Calendar access was not granted.");
     }
     if (
@@ -173,16 +176,23 @@ export async function completeConsent(
         "This link was made for another Google account.",
       );
     }
-    await deps.tokens.save({
-      userId,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      expiresAt: tokens.expiresAt,
-      refreshTokenExpiresAt: tokens.refreshTokenExpiresAt,
-      scopes: tokens.scopes,
-      googleSub: account.sub,
-      googleEmail: account.email,
-    });
+    try {
+      await deps.tokens.save({
+        userId,
+        accessToken: tokens.accessToken,
+        refreshToken: tokens.refreshToken,
+        expiresAt: tokens.expiresAt,
+        refreshTokenExpiresAt: tokens.refreshTokenExpiresAt,
+        scopes: tokens.scopes,
+        googleSub: account.sub,
+        googleEmail: account.email,
+      });
+    } catch (error) {
+      // Not stored: the grant Google gave is queued like a partial one (when the database
+      // answers again; a save that failed for good leaves the log line below).
+      await queueUnsaved(deps, userId, account.sub, tokens.refreshToken, "save_failed");
+      throw error;
+    }
     return { result: "connected", userId, verified };
   } catch (error) {
     const app = toAppError(error);
@@ -209,6 +219,30 @@ function isExpectedAccount(
 ): boolean {
   return account.emailVerified && account.email !== null &&
     account.email.toLowerCase() === expected.toLowerCase();
+}
+
+/**
+ * Queues the refresh token of a grant no row holds, for revocation; never throws (what the person
+ * sees does not change, and nothing here logs the token).
+ */
+async function queueUnsaved(
+  deps: CallbackDeps,
+  userId: string,
+  googleSub: string,
+  refreshToken: string | null,
+  cause: "partial_consent" | "save_failed",
+): Promise<void> {
+  if (refreshToken === null) return;
+  await queueUnsavedGrant(deps.db, deps.config.encryption, {
+    userId,
+    googleSub,
+    refreshToken,
+    cause,
+  }).catch((error) => {
+    console.error(
+      `google-callback: unsaved grant not queued for revocation: ${describeForLog(error)}`,
+    );
+  });
 }
 
 /** Queues connect_failed; a database failure here must not change what the person sees. */

@@ -13,7 +13,10 @@ import { describeForLog, logError } from "../_google_calendar/errors.ts";
 import type { GoogleOAuth } from "../_google_calendar/google_oauth.ts";
 import { errorResponse, jsonResponse } from "../_google_calendar/http.ts";
 import { readUserRequest } from "../_google_calendar/request_input.ts";
-import type { TokenStore } from "../_google_calendar/token_store.ts";
+import {
+  markAccountGrantsForRefreshTest,
+  type TokenStore,
+} from "../_google_calendar/token_store.ts";
 import { deliverSoon, type WebhookDeliveryDeps } from "../_google_calendar/webhook_delivery.ts";
 
 /** The methods google-disconnect answers. */
@@ -25,7 +28,10 @@ export function createDisconnectHandler(
     callers: CallerVerifier;
     tokens: TokenStore;
     google: GoogleOAuth;
-    /** Where lifecycle events go; the disconnected event's first attempt starts at once. */
+    /**
+     * Where lifecycle events go; the disconnected event's first attempt starts at once. Its
+     * database client also marks the grants of a revoked account saved during the revoke.
+     */
     webhooks?: WebhookDeliveryDeps;
     /**
      * Stops the user's push channels with this access token (push_channels.ts's
@@ -55,6 +61,13 @@ export function createDisconnectHandler(
           console.warn(`google-disconnect: revocation failed: ${describeForLog(error)}`);
           return false;
         });
+        // Nobody else held the account at the check (under its lock): a grant of it found now
+        // was saved during the revoke, which may have ended it. The next pass tests it.
+        if (revoked && stored.googleSub && deps.webhooks) {
+          await markAccountGrantsForRefreshTest(deps.webhooks.db, stored.googleSub, userId).catch((
+            e,
+          ) => console.warn(`google-disconnect: saved-since check: ${describeForLog(e)}`));
+        }
       }
       // Deleted even when the row did not decrypt (get returned null), Google failed or the
       // account is shared; then the database keeps the encrypted refresh token in its

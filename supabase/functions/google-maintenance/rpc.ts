@@ -51,8 +51,8 @@ export type RevocationRow = Nullable<
   "google_sub" | "key_id" | "cause"
 >;
 /** A token row under an old key. */
-export type RewrapRow = RpcReturns<"google_maintenance_rewrap_batch">[number];
+export type RewrapRow = RpcReturns<"google_maintenance_rewrap_batch_held">[number];
 /** A revocation-queue row under an old key. */
 export type RevocationRewrapRow = RpcReturns<
-  "google_calendar_revocation_rewrap_batch"
+  "google_calendar_revocation_rewrap_batch_held"
 >[number];

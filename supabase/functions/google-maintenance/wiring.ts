@@ -1,9 +1,8 @@
 /**
- * What index.ts wires from the configuration: the callers it lets in (the service credentials
- * only) and the pass's dependencies from the kit's core.
+ * What index.ts wires from the configuration: the pass's dependencies from the kit's core (the
+ * callers it lets in are _google_calendar/caller_auth.ts's serviceOnlyCallerVerifier).
  */
 
-import { type CallerVerifier, createCallerVerifier } from "../_google_calendar/caller_auth.ts";
 import type { Config } from "../_google_calendar/config.ts";
 import type { Core } from "../_google_calendar/core.ts";
 import { channelDepsFor, syncDepsFor } from "../_google_calendar/push.ts";
@@ -12,22 +11,6 @@ import type { MaintenanceDeps } from "./task.ts";
 
 /** Most webhook events one pass delivers (the receiver sees at most 8 at once). */
 export const WEBHOOKS_PER_PASS = 500;
-
-/**
- * A verifier that knows the service credentials only: no user token verifies (every key lookup
- * fails), and bot API keys are not service credentials.
- */
-export function serviceOnlyCallers(config: Config): CallerVerifier {
-  return createCallerVerifier({
-    serviceCredentials: config.serviceCredentials,
-    jwksUrl: config.auth.jwksUrl,
-    issuer: config.auth.issuer,
-    timeoutMs: config.httpTimeoutMs,
-    jwks: () => {
-      throw new Error("google-maintenance takes the service credentials only");
-    },
-  });
-}
 
 /** The pass's dependencies from `core` (built once per process for `config`). */
 export function maintenanceDeps(config: Config, core: Core): MaintenanceDeps {

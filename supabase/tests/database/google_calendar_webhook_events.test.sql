@@ -76,8 +76,8 @@ select is(
   (select array_agg(p.proname::text order by p.proname::text)
      from pg_proc p
     where p.pronamespace = 'public'::regnamespace and p.proname like 'google\_%' and p.prosecdef),
-  array['google_calendar_tokens_deleted', 'google_calendar_tokens_stop_channels', 'google_oauth_begin_flow'],
-  'Only the functions that read auth.users, or run in its cascade, are security definer.'
+  array['google_calendar_tokens_deleted', 'google_calendar_tokens_stop_channels', 'google_calendar_webhook_wake', 'google_oauth_begin_flow'],
+  'Only the functions that read auth.users, run in its cascade, or wake delivery from Vault are security definer.'
 );
 
 -- ---------------------------------------------------------------------------

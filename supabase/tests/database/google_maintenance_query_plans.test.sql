@@ -8,11 +8,21 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(19);
+select plan(22);
 
 -- ---------------------------------------------------------------------------
--- Seed
+-- Seed: only this test's rows. Whatever earlier tests left in these tables (a stack reused
+-- across runs) is deleted first, inside this transaction (rolled back at the end), so the
+-- statistics and the plans are those of the seed below and nothing else.
 -- ---------------------------------------------------------------------------
+delete from public.google_calendar_tokens;
+delete from public.google_calendar_webhook_events;
+delete from public.google_calendar_revocations;
+delete from public.google_oauth_pending_flows;
+-- Webhooks off for this transaction: with them on (any stack whose functions ran with
+-- BOT_WEBHOOK_URL), seeding 30,000 grants would also queue 30,000 pending connected events, and
+-- the outbox's plans would be planned for that table instead of the seeded one.
+select public.google_calendar_sync_webhooks(false);
 create function pg_temp.jwe(p_kid text, p_n int) returns text
 language sql immutable as $$
   select translate(rtrim(encode(convert_to('{"alg":"dir","enc":"A256GCM","kid":"' || p_kid || '"}', 'UTF8'), 'base64'), '='), '+/', '-_')
@@ -69,6 +79,12 @@ analyze public.google_calendar_tokens;
 analyze public.google_calendar_webhook_events;
 analyze public.google_calendar_revocations;
 analyze public.google_oauth_pending_flows;
+
+-- Sequential scans priced out: a Seq Scan left in a plan means no index can serve the statement.
+-- Otherwise the choice between a Seq Scan and an index would hang on this transaction's own
+-- costs (30,000 rows just inserted, none all-visible yet, so every index-only read is priced as
+-- a heap fetch) and on whatever else the tables hold: tests 9 and 18 flipped with both.
+set local enable_seqscan = off;
 
 -- ---------------------------------------------------------------------------
 -- Helpers
@@ -162,6 +178,8 @@ insert into checked values
   ('public.google_maintenance_mark_expiring(timestamptz, integer, boolean)', 1, $$now() + interval '48 hours', 100, true$$),
   ('public.google_maintenance_expired_grants(integer)', 1, $$100$$),
   ('public.google_maintenance_rewrap_batch(text, integer)', 1, $$'plan-k2', 200$$),
+  ('public.google_maintenance_rewrap_batch_held(text[], integer)', 1, $$array['plan-k1'], 200$$),
+  ('public.google_calendar_revocation_rewrap_batch_held(text[], integer)', 1, $$array['plan-k1'], 200$$),
   ('public.google_maintenance_key_counts(text)', 1, $$'plan-k2'$$),
   ('public.google_maintenance_purge_flows(integer)', 1, $$500$$),
   ('public.google_maintenance_due()', 1, '');
@@ -205,6 +223,13 @@ select is(
                          and h.delivered_at is null and h.dead_at is null $$),
   '{}'::text[],
   'The per-user head check uses the pending-by-user index.'
+);
+
+select is(
+  pg_temp.seq_scans($$ select 1 from public.google_calendar_webhook_events e
+                       where e.payload ? 'no-index-serves-this' $$),
+  array['google_calendar_webhook_events'],
+  'A statement no index serves is still reported (the check can fail).'
 );
 
 select * from finish();

@@ -39,16 +39,20 @@ export const keyRewrap = defineTask({
   }),
   begin: (pass, figures) => {
     const current = pass.deps.keyring.current.kid;
+    // Only the old keys we hold: rows under a key removed from the keyring can never be
+    // re-wrapped, and asked for they could fill every batch and stall the rotation for good.
+    const held = pass.deps.keyring.keys.map((key) => key.kid).filter((kid) => kid !== current);
+    if (held.length === 0) return null;
     // The tables in turn: the next once one has nothing left (or only rows we cannot read).
     const sources: ((limit: number) => Promise<Row[]>)[] = [
       async (limit) =>
-        (await pass.rpc("google_maintenance_rewrap_batch", {
-          p_current_key_id: current,
+        (await pass.rpc("google_maintenance_rewrap_batch_held", {
+          p_key_ids: held,
           p_limit: limit,
         })).map((token) => ({ token })),
       async (limit) =>
-        (await pass.rpc("google_calendar_revocation_rewrap_batch", {
-          p_current_key_id: current,
+        (await pass.rpc("google_calendar_revocation_rewrap_batch_held", {
+          p_key_ids: held,
           p_limit: limit,
         })).map((queued) => ({ queued })),
     ];

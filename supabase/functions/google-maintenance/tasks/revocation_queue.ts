@@ -3,7 +3,8 @@
  * pass's Google budget, so a burst of deletions cannot starve keep-alive.
  */
 
-import { isAppError } from "../../_google_calendar/errors.ts";
+import { createAccessTokenProvider } from "../../_google_calendar/access_token.ts";
+import { describeForLog, isAppError } from "../../_google_calendar/errors.ts";
 import { nullable } from "../../_google_calendar/supabase_admin.ts";
 import { decryptToken, TokenDecryptError } from "../../_google_calendar/token_crypto.ts";
 import type { RevocationRow } from "../rpc.ts";
@@ -33,10 +34,39 @@ export const revocationQueue = defineTask({
     still_linked: 0,
     retried: 0,
     undecryptable: 0,
+    /** Grants of a revoked account saved during the revoke, tested with a refresh. */
+    saved_during_revoke: 0,
+    /** Of those, dead (the revoke ended them): deleted as reconnect_required. */
+    ended_by_revoke: 0,
   }),
   begin: (pass, figures) => {
     // The entry's lease covers one revoke call and the settle after it.
     const leaseSeconds = Math.ceil((3 * pass.deps.timeoutMs) / 1000);
+    // One attempt each: the refresh test of a grant saved while its account was being revoked.
+    const accessTokens = createAccessTokenProvider(
+      { tokens: pass.deps.tokens, lease: pass.deps.lease, google: pass.google },
+      { timeoutMs: pass.deps.timeoutMs, attempts: 1 },
+    );
+    /**
+     * After a revoke of `googleSub`: no row held the account at the check (under the account's
+     * lock, shared with save_grant), so any row holding it now was saved since, and the revoke
+     * may have ended its grant. A refresh tells: invalid_grant deletes it as reconnect_required
+     * (the bot hears), anything else leaves it be.
+     */
+    async function testSavedSince(googleSub: string): Promise<void> {
+      const holders: string[] = await pass.rpc("google_calendar_account_holders", {
+        p_google_sub: googleSub,
+      });
+      for (const userId of holders) {
+        figures.saved_during_revoke++;
+        try {
+          await accessTokens.renew(userId);
+        } catch (error) {
+          if (isAppError(error, "google_reconnect_required")) figures.ended_by_revoke++;
+          else console.warn(`google-maintenance: refresh test: ${describeForLog(error)}`);
+        }
+      }
+    }
     return {
       batch: pass.limits.concurrency,
       google: { share: 0.5 },
@@ -84,10 +114,9 @@ export const revocationQueue = defineTask({
           figures.undecryptable++;
           return { outcome: "retry", note: "undecryptable" };
         }
+        let revoked: boolean;
         try {
-          if (await pass.google.revoke(refreshToken)) figures.revoked++;
-          else figures.already_invalid++; // Google: 400 invalid_token, nothing to revoke.
-          return { outcome: "done", note: null };
+          revoked = await pass.google.revoke(refreshToken);
         } catch (error) {
           figures.retried++;
           return {
@@ -95,6 +124,18 @@ export const revocationQueue = defineTask({
             note: isAppError(error) ? error.code : "google_unavailable",
           };
         }
+        if (!revoked) {
+          figures.already_invalid++; // Google: 400 invalid_token, nothing to revoke.
+        } else {
+          figures.revoked++;
+          if (row.google_sub !== null) {
+            // The revoke is done whatever this finds; a failure here is only logged.
+            await testSavedSince(row.google_sub).catch((error) =>
+              console.warn(`google-maintenance: saved-since check: ${describeForLog(error)}`)
+            );
+          }
+        }
+        return { outcome: "done", note: null };
       },
       async settle({ row }: Entry, { outcome, note }: Outcome) {
         await pass.rpc("google_calendar_revocation_settle", {
