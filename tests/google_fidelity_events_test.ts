@@ -48,6 +48,7 @@ const allDay = (base: Date) => ({
 async function seededUser(): Promise<{ user: TestUser; base: Date }> {
   const { user, google } = await connectedUser("events");
   const base = baseDay();
+  const [since] = await client.sql("select now()");
   await fetch(
     `${stack.google_emulator_url}/__emulator/events?email=${encodeURIComponent(google)}`,
     { method: "DELETE" },
@@ -66,6 +67,8 @@ async function seededUser(): Promise<{ user: TestUser; base: Date }> {
       { id: "dinner", summary: "Dinner", ...timed(base, 19, 21) },
     ],
   });
+  // The seeding pushes to the user's channel: let its sync finish before Google calls are counted.
+  await client.calendarQuiet(user.id, since!);
   return { user, base };
 }
 

@@ -208,6 +208,31 @@ export class StackClient {
     }
   }
 
+  /**
+   * Waits (30 s at most, then goes on) until the pushes that calendar changes made since `since`
+   * have been synced: a sync finished after `since`, none requested or running, and the
+   * emulator's Calendar call count still for a second. Tests that count Google calls use it, so a
+   * background sync cannot land in their count. Nothing to wait for with push off.
+   */
+  async calendarQuiet(userId: string, since: string): Promise<void> {
+    if (!this.config.push) return;
+    const deadline = Date.now() + 30_000;
+    let last = -1;
+    let stillSince = Date.now();
+    while (Date.now() < deadline) {
+      const [synced] = await this.sql(
+        `select 1 from public.google_calendar_sync_state
+         where user_id = :'u' and synced_at >= :'t'::timestamptz and requested_at is null
+           and (lease_until is null or lease_until < now())`,
+        { u: userId, t: since },
+      );
+      const { ok, error } = (await this.stats()).eventsCalls;
+      if (ok + error !== last) [last, stillSince] = [ok + error, Date.now()];
+      if (synced && Date.now() - stillSince >= 1000) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** A new user connected (consent at the emulator) to `google`, a fresh account by default. */
   async connectedUser(
     prefix = "connected",

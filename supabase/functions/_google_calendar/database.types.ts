@@ -6,6 +6,104 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "google_calendar_channel_stops": {
+        Row: {
+          "access_token": string | null;
+          "attempts": number;
+          "cause": string;
+          "channel_expiration": string | null;
+          "channel_id": string;
+          "created_at": string;
+          "last_error": string | null;
+          "lease_id": string | null;
+          "lease_until": string | null;
+          "next_attempt_at": string;
+          "resource_id": string;
+          "token_expiry": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "access_token"?: string | null;
+          "attempts"?: number;
+          "cause": string;
+          "channel_expiration"?: string | null;
+          "channel_id": string;
+          "created_at"?: string;
+          "last_error"?: string | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "next_attempt_at"?: string;
+          "resource_id": string;
+          "token_expiry"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "access_token"?: string | null;
+          "attempts"?: number;
+          "cause"?: string;
+          "channel_expiration"?: string | null;
+          "channel_id"?: string;
+          "created_at"?: string;
+          "last_error"?: string | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "next_attempt_at"?: string;
+          "resource_id"?: string;
+          "token_expiry"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "google_calendar_channels": {
+        Row: {
+          "created_at": string;
+          "expiration": string | null;
+          "google_sub": string;
+          "id": string;
+          "last_error": string | null;
+          "renew_at": string | null;
+          "renew_attempts": number;
+          "renew_lease_id": string | null;
+          "renew_lease_until": string | null;
+          "resource_id": string | null;
+          "state": string;
+          "token_hash": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "expiration"?: string | null;
+          "google_sub": string;
+          "id": string;
+          "last_error"?: string | null;
+          "renew_at"?: string | null;
+          "renew_attempts"?: number;
+          "renew_lease_id"?: string | null;
+          "renew_lease_until"?: string | null;
+          "resource_id"?: string | null;
+          "state"?: string;
+          "token_hash": string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "expiration"?: string | null;
+          "google_sub"?: string;
+          "id"?: string;
+          "last_error"?: string | null;
+          "renew_at"?: string | null;
+          "renew_attempts"?: number;
+          "renew_lease_id"?: string | null;
+          "renew_lease_until"?: string | null;
+          "resource_id"?: string | null;
+          "state"?: string;
+          "token_hash"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
       "google_calendar_revocations": {
         Row: {
           "attempts": number;
@@ -48,6 +146,46 @@ export type Database = {
           "lease_until"?: string | null;
           "next_attempt_at"?: string;
           "refresh_token"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "google_calendar_sync_state": {
+        Row: {
+          "attempts": number;
+          "google_sub": string;
+          "last_error": string | null;
+          "lease_id": string | null;
+          "lease_until": string | null;
+          "request_seq": number;
+          "requested_at": string | null;
+          "sync_token": string | null;
+          "synced_at": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "google_sub": string;
+          "last_error"?: string | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "request_seq"?: number;
+          "requested_at"?: string | null;
+          "sync_token"?: string | null;
+          "synced_at"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "attempts"?: number;
+          "google_sub"?: string;
+          "last_error"?: string | null;
+          "lease_id"?: string | null;
+          "lease_until"?: string | null;
+          "request_seq"?: number;
+          "requested_at"?: string | null;
+          "sync_token"?: string | null;
+          "synced_at"?: string | null;
           "user_id"?: string;
         };
         Relationships: [];
@@ -215,6 +353,25 @@ export type Database = {
         };
         Relationships: [];
       };
+      "google_risc_seen_events": {
+        Row: {
+          "event_types": (string)[];
+          "jti": string;
+          "received_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "event_types"?: (string)[];
+          "jti": string;
+          "received_at"?: string;
+        };
+        Update: {
+          "event_types"?: (string)[];
+          "jti"?: string;
+          "received_at"?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
       "google_calendar_webhook_backlog": {
@@ -232,6 +389,59 @@ export type Database = {
     };
     Functions: {
       "google_calendar_account_holders": { Args: { "p_google_sub": string }; Returns: string[] };
+      "google_calendar_channel_abandon": { Args: { "p_channel_id": string }; Returns: undefined };
+      "google_calendar_channel_activate": {
+        Args: {
+          "p_channel_id": string;
+          "p_expiration": string;
+          "p_renew_at": string;
+          "p_resource_id": string;
+          "p_user_id": string;
+        };
+        Returns: string;
+      };
+      "google_calendar_channel_begin": {
+        Args: { "p_channel_id": string; "p_token_hash": string; "p_user_id": string };
+        Returns: string;
+      };
+      "google_calendar_channel_claim_renewals": {
+        Args: { "p_lease_seconds": number; "p_limit": number };
+        Returns: {
+          "expiration": string;
+          "id": string;
+          "lease_id": string;
+          "renew_attempts": number;
+          "user_id": string;
+        }[];
+      };
+      "google_calendar_channel_purge": { Args: { "p_limit": number }; Returns: number };
+      "google_calendar_channel_renewal_failed": {
+        Args: { "p_error": string; "p_id": string; "p_lease_id": string };
+        Returns: boolean;
+      };
+      "google_calendar_channel_stop_claim": {
+        Args: { "p_lease_seconds": number; "p_limit": number };
+        Returns: {
+          "access_token": string;
+          "attempts": number;
+          "cause": string;
+          "channel_expiration": string;
+          "channel_id": string;
+          "lease_id": string;
+          "resource_id": string;
+          "token_expiry": string;
+          "user_id": string;
+        }[];
+      };
+      "google_calendar_channel_stop_settle": {
+        Args: {
+          "p_channel_id": string;
+          "p_error": string;
+          "p_lease_id": string;
+          "p_outcome": string;
+        };
+        Returns: boolean;
+      };
       "google_calendar_delete_grant": {
         Args: {
           "p_cause": string;
@@ -256,6 +466,22 @@ export type Database = {
       "google_calendar_linked_accounts_locked": {
         Args: { "p_except_user_id": string; "p_google_subs": (string)[] };
         Returns: string[];
+      };
+      "google_calendar_push_channel": {
+        Args: { "p_channel_id": string };
+        Returns: {
+          "resource_id": string;
+          "state": string;
+          "token_hash": string;
+          "user_id": string;
+        }[];
+      };
+      "google_calendar_push_exists": {
+        Args: { "p_channel_id": string };
+        Returns: {
+          "result": string;
+          "user_id": string;
+        }[];
       };
       "google_calendar_queue_revocation": {
         Args: {
@@ -328,6 +554,39 @@ export type Database = {
           "p_webhooks": boolean;
         };
         Returns: Json;
+      };
+      "google_calendar_sync_claim": {
+        Args: { "p_lease_seconds": number; "p_limit": number; "p_user_ids": (string)[] };
+        Returns: {
+          "attempts": number;
+          "google_sub": string;
+          "lease_id": string;
+          "request_seq": number;
+          "sync_token": string;
+          "user_id": string;
+        }[];
+      };
+      "google_calendar_sync_fail": {
+        Args: {
+          "p_error": string;
+          "p_lease_id": string;
+          "p_retry_after_seconds"?: number;
+          "p_user_id": string;
+        };
+        Returns: boolean;
+      };
+      "google_calendar_sync_save": {
+        Args: {
+          "p_events": Json;
+          "p_lease_id": string;
+          "p_part_size"?: number;
+          "p_request_seq": number;
+          "p_resync": boolean;
+          "p_sync_token": string;
+          "p_user_id": string;
+          "p_webhooks": boolean;
+        };
+        Returns: number;
       };
       "google_calendar_sync_webhooks": { Args: { "p_webhooks": boolean }; Returns: undefined };
       "google_calendar_test_account_grants": {
@@ -471,6 +730,16 @@ export type Database = {
           "expires_at": string;
           "user_id": string;
         }[];
+      };
+      "google_risc_apply_event": {
+        Args: {
+          "p_actions": Json;
+          "p_event_types": (string)[];
+          "p_jti": string;
+          "p_retention_seconds": number;
+          "p_webhooks": boolean;
+        };
+        Returns: Json;
       };
       "google_token_acquire_refresh_lease": {
         Args: { "p_lease_id": string; "p_lease_seconds": number; "p_user_id": string };
