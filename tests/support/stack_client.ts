@@ -37,6 +37,8 @@ export interface EmulatorStats {
   >;
   faultsServed: Record<"token" | "revoke" | "events", number>;
   faultsPending: Record<"token" | "revoke" | "events", number>;
+  /** Calendar API calls answered, every method. */
+  eventsCalls: { ok: number; error: number };
 }
 
 export interface DecryptedRow {
