@@ -290,3 +290,48 @@ Deno.test("fidelity: the official client's freebusy.query is refused with calend
     await reader.shutdown();
   }
 });
+
+Deno.test("fidelity: an empty range is Google's timeRangeEmpty (domain calendar, timeMax) for list, freebusy and insert", async () => {
+  const { api, shutdown } = await client("https://www.googleapis.com/auth/calendar");
+  try {
+    /** The legacy error item the official client surfaces. */
+    const item = async (call: Promise<unknown>) => {
+      try {
+        await call;
+      } catch (error) {
+        const response = (error as {
+          response?: { status: number; data?: { error?: { errors?: unknown[] } } };
+        }).response;
+        assert.ok(response, `not an HTTP error: ${error}`);
+        return { status: response.status, item: response.data?.error?.errors?.[0] };
+      }
+      throw new Error("the call succeeded");
+    };
+    const expected = {
+      status: 400,
+      item: {
+        domain: "calendar",
+        reason: "timeRangeEmpty",
+        message: "The specified time range is empty.",
+        locationType: "parameter",
+        location: "timeMax",
+      },
+    };
+    const inverted = { timeMin: "2026-03-31T00:00:00Z", timeMax: "2026-03-30T00:00:00Z" };
+    assert.deepEqual(await item(api.events.list({ calendarId: "primary", ...inverted })), expected);
+    // Equal bounds are an empty range too.
+    const same = { timeMin: "2026-03-30T00:00:00Z", timeMax: "2026-03-30T00:00:00Z" };
+    assert.deepEqual(await item(api.events.list({ calendarId: "primary", ...same })), expected);
+    for (const range of [inverted, same]) {
+      const query = api.freebusy.query({ requestBody: { ...range, items: [{ id: "primary" }] } });
+      assert.deepEqual(await item(query), expected);
+    }
+    const backwards = api.events.insert({
+      calendarId: "primary",
+      requestBody: { start: paris("10:00"), end: paris("09:00") },
+    });
+    assert.deepEqual(await item(backwards), expected);
+  } finally {
+    await shutdown();
+  }
+});

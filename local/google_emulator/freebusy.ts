@@ -72,7 +72,8 @@ async function query(ctx: CalendarContext): Promise<Response> {
   const to = typeof body.timeMax === "string" ? Date.parse(body.timeMax) : NaN;
   if (Number.isNaN(from)) return bad("Invalid value for timeMin.");
   if (Number.isNaN(to)) return bad("Invalid value for timeMax.");
-  if (to < from) return bad("The specified time range is empty.", "timeRangeEmpty");
+  // Equal bounds are empty too (add-ons-samples#34, cited in calendar_errors.ts).
+  if (to <= from) return calendarErrorResponse("timeRangeEmpty");
   const zone = body.timeZone ?? "UTC";
   if (typeof zone !== "string" || !isTimeZone(zone)) return bad("Invalid time zone.");
   const expansion = body.calendarExpansionMax ?? MAX_CALENDAR_EXPANSION;
