@@ -96,6 +96,33 @@ Deno.test("calendar tools: get_calendar_context over HTTP and MCP names the conn
   }
 });
 
+Deno.test("calendar tools: list_events follows next_page_token without time_min (default now)", async () => {
+  const { user, google } = await connectedUser("tools-pages");
+  const base = Date.now() + 86_400_000;
+  const at = (hours: number) => new Date(base + hours * 3600_000).toISOString();
+  await emulatorControl("events", {
+    email: google,
+    items: [1, 2, 3].map((n) => ({
+      id: `page${n}0000`,
+      summary: `Meeting ${n}`,
+      start: { dateTime: at(n) },
+      end: { dateTime: at(n + 0.5) },
+    })),
+  });
+  // Google's page token continues the query it came from; "now" moves between the two calls,
+  // so the tool must send the first call's timeMin again.
+  const first = await toolResult(user.id, "list_events", { max_results: 2 });
+  assert.deepEqual(first.events.map((e: { id: string }) => e.id), ["page10000", "page20000"]);
+  assert.equal(typeof first.next_page_token, "string");
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = await toolResult(user.id, "list_events", {
+    max_results: 2,
+    page_token: first.next_page_token,
+  });
+  assert.deepEqual(second.events.map((e: { id: string }) => e.id), ["page30000"]);
+  assert.equal(second.next_page_token, undefined);
+});
+
 Deno.test("calendar tools: list_events over HTTP and MCP: timed and all-day events, compact", async () => {
   const { user, google } = await connectedUser("tools-list");
   const base = new Date(Date.now() + 86_400_000);
