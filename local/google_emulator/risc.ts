@@ -17,7 +17,11 @@ import type { EmulatorState } from "./state.ts";
 
 /** Where Google serves the RISC configuration document (under accounts.google.com). */
 export const RISC_CONFIGURATION_PATH = "/.well-known/risc-configuration";
-/** The emulator's RISC JWKS; Google's is on its own host, apart from the ID-token keys here. */
+/**
+ * The emulator's RISC JWKS. Google's guide shows `jwks_uri` as its ID-token certs
+ * (https://www.googleapis.com/oauth2/v3/certs); receivers must follow `jwks_uri` whatever it is,
+ * and a separate set here lets the rotate control change RISC keys without touching ID tokens.
+ */
 export const RISC_JWKS_PATH = "/risc/v1beta/jwks";
 /** The RISC API's stream methods (risc.googleapis.com/v1beta/…). */
 export const RISC_STREAM_PATH = "/v1beta/stream";
@@ -148,6 +152,11 @@ export async function riscEndpoint(
       const body = await req.json().catch(() => null) as { state?: unknown } | null;
       if (risc.stream === undefined) return noConfiguration();
       const verifyState = typeof body?.state === "string" ? body.state : "";
+      // "To use this flow, make sure to subscribe to [the verification] event type when
+      // registering your receiver": a stream that did not ask for it gets no verification SET.
+      if (!risc.stream.eventsRequested.includes(RISC_EVENT_URIS.verification!)) {
+        return Response.json({});
+      }
       await deliver(state, risc, {
         eventType: RISC_EVENT_URIS.verification!,
         body: { state: verifyState },

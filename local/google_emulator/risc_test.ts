@@ -160,6 +160,24 @@ Deno.test("emulator RISC: risc:register configures the stream and the verificati
   }
 });
 
+Deno.test("emulator RISC: stream:verify sends nothing to a stream that did not request verification", async () => {
+  const { emulator } = await testEmulator();
+  const bot = receiver();
+  try {
+    const token = await riscApiToken(await serviceAccount(emulator));
+    const push = "https://schemas.openid.net/secevent/risc/delivery-method/push";
+    const update = await streamCall(emulator, "stream:update", token, {
+      delivery: { delivery_method: push, url: bot.url },
+      events_requested: [RISC_EVENT_URIS["account-disabled"]],
+    });
+    assert.equal(update.status, 200);
+    assert.equal((await streamCall(emulator, "stream:verify", token, { state: "s" })).status, 200);
+    assert.equal(bot.got.length, 0);
+  } finally {
+    await bot.server.shutdown();
+  }
+});
+
 Deno.test("emulator RISC: emit signs an iss-sub event; a rotated key signs the next one", async () => {
   const { emulator } = await testEmulator({ accounts: [TEST_EMAIL] });
   const bot = receiver();
