@@ -123,6 +123,32 @@ Deno.test("calendar tools: list_events follows next_page_token without time_min 
   assert.equal(second.next_page_token, undefined);
 });
 
+Deno.test("calendar tools: update_event moves a timed event to all-day and back (patch nulls the other form)", async () => {
+  const { user } = await connectedUser("tools-all-day");
+  const created = await toolResult(user.id, "create_event", {
+    request_id: "switch-forms-1",
+    summary: "Offsite",
+    start: "2026-06-10T09:00:00Z",
+    end: "2026-06-10T10:00:00Z",
+  });
+  const id = created.event.id;
+  const allDay = await toolResult(user.id, "update_event", {
+    event_id: id,
+    start_date: "2026-06-11",
+  });
+  assert.deepEqual(
+    [allDay.event.all_day, allDay.event.start, allDay.event.end],
+    [true, "2026-06-11", "2026-06-12"],
+  );
+  const timed = await toolResult(user.id, "update_event", {
+    event_id: id,
+    start: "2026-06-12T14:00:00Z",
+    end: "2026-06-12T15:00:00Z",
+  });
+  assert.equal(timed.event.all_day, false);
+  assert.equal(Date.parse(timed.event.start), Date.parse("2026-06-12T14:00:00Z"));
+});
+
 Deno.test("calendar tools: list_events over HTTP and MCP: timed and all-day events, compact", async () => {
   const { user, google } = await connectedUser("tools-list");
   const base = new Date(Date.now() + 86_400_000);

@@ -335,3 +335,34 @@ Deno.test("fidelity: an empty range is Google's timeRangeEmpty (domain calendar,
     await shutdown();
   }
 });
+
+Deno.test("fidelity: patching timed to all-day needs dateTime: null, as Google's patch merges start", async () => {
+  const { api, shutdown } = await client();
+  try {
+    await api.events.insert({
+      calendarId: "primary",
+      requestBody: { id: "move0000001", start: paris("09:00"), end: paris("10:00") },
+    });
+    const allDay = { start: { date: "2026-03-31" }, end: { date: "2026-04-01" } };
+    // Without the null the merged start holds date and dateTime: refused, nothing changes.
+    const refused = await refusal(
+      api.events.patch({ calendarId: "primary", eventId: "move0000001", requestBody: allDay }),
+    );
+    assert.equal(refused.status, 400);
+    const kept = await api.events.get({ calendarId: "primary", eventId: "move0000001" });
+    assert.equal(kept.data.start?.date, undefined);
+    const cleared = {
+      start: { date: "2026-03-31", dateTime: null },
+      end: { date: "2026-04-01", dateTime: null },
+    };
+    const moved = await api.events.patch({
+      calendarId: "primary",
+      eventId: "move0000001",
+      requestBody: cleared,
+    });
+    assert.equal(moved.data.start?.date, "2026-03-31");
+    assert.equal(moved.data.start?.dateTime, undefined);
+  } finally {
+    await shutdown();
+  }
+});
