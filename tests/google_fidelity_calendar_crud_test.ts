@@ -366,3 +366,22 @@ Deno.test("fidelity: patching timed to all-day needs dateTime: null, as Google's
     await shutdown();
   }
 });
+
+Deno.test("fidelity: timeMin/timeMax need an RFC 3339 offset (events.list, freebusy.query)", async () => {
+  const { api, shutdown } = await client("https://www.googleapis.com/auth/calendar");
+  try {
+    for (const timeMin of ["2026-03-30", "2026-03-30T09:00:00"]) {
+      const list = api.events.list({ calendarId: "primary", timeMin });
+      assert.equal((await refusal(list)).status, 400, timeMin);
+      const query = api.freebusy.query({
+        requestBody: { timeMin, timeMax: "2026-03-31T00:00:00Z", items: [{ id: "primary" }] },
+      });
+      assert.equal((await refusal(query)).status, 400, timeMin);
+    }
+    for (const timeMin of ["2026-03-30T09:00:00+02:00", "2026-03-30T07:00:00.250Z"]) {
+      assert.equal((await api.events.list({ calendarId: "primary", timeMin })).status, 200);
+    }
+  } finally {
+    await shutdown();
+  }
+});

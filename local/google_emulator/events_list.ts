@@ -10,6 +10,7 @@
 
 import { EVENT_TYPES, type EventType } from "./calendar.ts";
 import type { Calendar, StoredEvent } from "./calendar_store.ts";
+import { parseRfc3339 } from "./calendar_time.ts";
 import { base64url } from "./crypto_utils.ts";
 import { isSeries, seriesTimes, virtualInstance } from "./event_view.ts";
 import { expand, MAX_INSTANCES, splitInstanceId } from "./recurrence.ts";
@@ -209,7 +210,7 @@ function searchText(event: StoredEvent): string {
 }
 
 function parseBound(value: string | null, fallback: number): number {
-  return value === null ? fallback : Date.parse(value);
+  return value === null ? fallback : parseRfc3339(value);
 }
 
 /** The query minus paging and sync token: a page token only continues the same query. */
