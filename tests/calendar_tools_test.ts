@@ -96,6 +96,59 @@ Deno.test("calendar tools: get_calendar_context over HTTP and MCP names the conn
   }
 });
 
+Deno.test("calendar tools: list_events follows next_page_token without time_min (default now)", async () => {
+  const { user, google } = await connectedUser("tools-pages");
+  const base = Date.now() + 86_400_000;
+  const at = (hours: number) => new Date(base + hours * 3600_000).toISOString();
+  await emulatorControl("events", {
+    email: google,
+    items: [1, 2, 3].map((n) => ({
+      id: `page${n}0000`,
+      summary: `Meeting ${n}`,
+      start: { dateTime: at(n) },
+      end: { dateTime: at(n + 0.5) },
+    })),
+  });
+  // Google's page token continues the query it came from; "now" moves between the two calls,
+  // so the tool must send the first call's timeMin again.
+  const first = await toolResult(user.id, "list_events", { max_results: 2 });
+  assert.deepEqual(first.events.map((e: { id: string }) => e.id), ["page10000", "page20000"]);
+  assert.equal(typeof first.next_page_token, "string");
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = await toolResult(user.id, "list_events", {
+    max_results: 2,
+    page_token: first.next_page_token,
+  });
+  assert.deepEqual(second.events.map((e: { id: string }) => e.id), ["page30000"]);
+  assert.equal(second.next_page_token, undefined);
+});
+
+Deno.test("calendar tools: update_event moves a timed event to all-day and back (patch nulls the other form)", async () => {
+  const { user } = await connectedUser("tools-all-day");
+  const created = await toolResult(user.id, "create_event", {
+    request_id: "switch-forms-1",
+    summary: "Offsite",
+    start: "2026-06-10T09:00:00Z",
+    end: "2026-06-10T10:00:00Z",
+  });
+  const id = created.event.id;
+  const allDay = await toolResult(user.id, "update_event", {
+    event_id: id,
+    start_date: "2026-06-11",
+  });
+  assert.deepEqual(
+    [allDay.event.all_day, allDay.event.start, allDay.event.end],
+    [true, "2026-06-11", "2026-06-12"],
+  );
+  const timed = await toolResult(user.id, "update_event", {
+    event_id: id,
+    start: "2026-06-12T14:00:00Z",
+    end: "2026-06-12T15:00:00Z",
+  });
+  assert.equal(timed.event.all_day, false);
+  assert.equal(Date.parse(timed.event.start), Date.parse("2026-06-12T14:00:00Z"));
+});
+
 Deno.test("calendar tools: list_events over HTTP and MCP: timed and all-day events, compact", async () => {
   const { user, google } = await connectedUser("tools-list");
   const base = new Date(Date.now() + 86_400_000);

@@ -290,3 +290,98 @@ Deno.test("fidelity: the official client's freebusy.query is refused with calend
     await reader.shutdown();
   }
 });
+
+Deno.test("fidelity: an empty range is Google's timeRangeEmpty (domain calendar, timeMax) for list, freebusy and insert", async () => {
+  const { api, shutdown } = await client("https://www.googleapis.com/auth/calendar");
+  try {
+    /** The legacy error item the official client surfaces. */
+    const item = async (call: Promise<unknown>) => {
+      try {
+        await call;
+      } catch (error) {
+        const response = (error as {
+          response?: { status: number; data?: { error?: { errors?: unknown[] } } };
+        }).response;
+        assert.ok(response, `not an HTTP error: ${error}`);
+        return { status: response.status, item: response.data?.error?.errors?.[0] };
+      }
+      throw new Error("the call succeeded");
+    };
+    const expected = {
+      status: 400,
+      item: {
+        domain: "calendar",
+        reason: "timeRangeEmpty",
+        message: "The specified time range is empty.",
+        locationType: "parameter",
+        location: "timeMax",
+      },
+    };
+    const inverted = { timeMin: "2026-03-31T00:00:00Z", timeMax: "2026-03-30T00:00:00Z" };
+    assert.deepEqual(await item(api.events.list({ calendarId: "primary", ...inverted })), expected);
+    // Equal bounds are an empty range too.
+    const same = { timeMin: "2026-03-30T00:00:00Z", timeMax: "2026-03-30T00:00:00Z" };
+    assert.deepEqual(await item(api.events.list({ calendarId: "primary", ...same })), expected);
+    for (const range of [inverted, same]) {
+      const query = api.freebusy.query({ requestBody: { ...range, items: [{ id: "primary" }] } });
+      assert.deepEqual(await item(query), expected);
+    }
+    const backwards = api.events.insert({
+      calendarId: "primary",
+      requestBody: { start: paris("10:00"), end: paris("09:00") },
+    });
+    assert.deepEqual(await item(backwards), expected);
+  } finally {
+    await shutdown();
+  }
+});
+
+Deno.test("fidelity: patching timed to all-day needs dateTime: null, as Google's patch merges start", async () => {
+  const { api, shutdown } = await client();
+  try {
+    await api.events.insert({
+      calendarId: "primary",
+      requestBody: { id: "move0000001", start: paris("09:00"), end: paris("10:00") },
+    });
+    const allDay = { start: { date: "2026-03-31" }, end: { date: "2026-04-01" } };
+    // Without the null the merged start holds date and dateTime: refused, nothing changes.
+    const refused = await refusal(
+      api.events.patch({ calendarId: "primary", eventId: "move0000001", requestBody: allDay }),
+    );
+    assert.equal(refused.status, 400);
+    const kept = await api.events.get({ calendarId: "primary", eventId: "move0000001" });
+    assert.equal(kept.data.start?.date, undefined);
+    const cleared = {
+      start: { date: "2026-03-31", dateTime: null },
+      end: { date: "2026-04-01", dateTime: null },
+    };
+    const moved = await api.events.patch({
+      calendarId: "primary",
+      eventId: "move0000001",
+      requestBody: cleared,
+    });
+    assert.equal(moved.data.start?.date, "2026-03-31");
+    assert.equal(moved.data.start?.dateTime, undefined);
+  } finally {
+    await shutdown();
+  }
+});
+
+Deno.test("fidelity: timeMin/timeMax need an RFC 3339 offset (events.list, freebusy.query)", async () => {
+  const { api, shutdown } = await client("https://www.googleapis.com/auth/calendar");
+  try {
+    for (const timeMin of ["2026-03-30", "2026-03-30T09:00:00"]) {
+      const list = api.events.list({ calendarId: "primary", timeMin });
+      assert.equal((await refusal(list)).status, 400, timeMin);
+      const query = api.freebusy.query({
+        requestBody: { timeMin, timeMax: "2026-03-31T00:00:00Z", items: [{ id: "primary" }] },
+      });
+      assert.equal((await refusal(query)).status, 400, timeMin);
+    }
+    for (const timeMin of ["2026-03-30T09:00:00+02:00", "2026-03-30T07:00:00.250Z"]) {
+      assert.equal((await api.events.list({ calendarId: "primary", timeMin })).status, 200);
+    }
+  } finally {
+    await shutdown();
+  }
+});

@@ -136,6 +136,24 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "account-disabled naming the account by id_token_claims (sub and email): acted on too",
+  ...opts,
+  async fn() {
+    await registerStream();
+    const { user, google } = await connectedUser("risc-id-claims");
+    const sent = await emit({
+      email: google,
+      event_type: "account-disabled",
+      subject_type: "id_token_claims",
+    });
+    assert.equal(sent.status, 202);
+    assert.equal(await tokenRow(user.id), null);
+    const [required] = await afterConnected(user.id, 2);
+    assert.equal(required!.data.reason, "google_account_disabled");
+  },
+});
+
 for (
   const [eventType, reason] of [
     ["account-enabled", "google_account_enabled"],

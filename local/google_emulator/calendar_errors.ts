@@ -27,7 +27,8 @@ export type CalendarErrorKind =
   | "deleted"
   | "duplicate"
   | "conditionNotMet"
-  | "fullSyncRequired";
+  | "fullSyncRequired"
+  | "timeRangeEmpty";
 
 /** The kinds a test may inject through the faults control. */
 export const INJECTABLE_CALENDAR_ERRORS: readonly CalendarErrorKind[] = [
@@ -261,6 +262,18 @@ export function calendarError(
         message: "Precondition Failed",
         locationType: "header",
         location: "If-Match",
+      });
+    // Google's own body for an empty range (events.list, freebusy.query, an event ending before
+    // it starts): domain "calendar", not "global", naming timeMax. Real answers quoted in
+    // https://github.com/kewisch/gdata-provider/issues/12 and, for timeMin equal to timeMax,
+    // https://github.com/googleworkspace/add-ons-samples/issues/34
+    case "timeRangeEmpty":
+      return build(400, "INVALID_ARGUMENT", "The specified time range is empty.", {
+        domain: "calendar",
+        reason: "timeRangeEmpty",
+        message: "The specified time range is empty.",
+        locationType: "parameter",
+        location: "timeMax",
       });
     case "fullSyncRequired":
       return build(410, undefined, "Sync token is no longer valid, a full sync is required.", {

@@ -122,3 +122,15 @@ export function basicUtc(ms: number): string {
 export function basicDate(wallMs: number): string {
   return formatDate(wallMs).replaceAll("-", "");
 }
+
+/**
+ * A query bound (events.list `timeMin`, `timeMax`, `updatedMin`; freebusy's range) as Google
+ * takes it: "an RFC3339 timestamp with mandatory time zone offset, for example,
+ * 2011-06-03T10:00:00-07:00, 2011-06-03T10:00:00Z. Milliseconds may be provided but are
+ * ignored." NaN for anything else (a bare date, a time without offset).
+ * https://developers.google.com/calendar/api/v3/reference/events/list#parameters
+ */
+export function parseRfc3339(value: string): number {
+  const m = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(value);
+  return m === null ? NaN : Date.parse(value.toUpperCase());
+}

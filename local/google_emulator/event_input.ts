@@ -166,24 +166,28 @@ function keepOnReplace(fields: Record<string, unknown>): Record<string, unknown>
   return kept;
 }
 
-/** Patch semantics: objects merge field by field, arrays and scalars replace, null clears. */
+/**
+ * Patch semantics: objects merge field by field, arrays and scalars replace, null clears (at
+ * any depth; a top-level null is cleared by the caller). Switching an event between timed and
+ * all-day therefore needs the other form nulled: `{ "start": { "dateTime": …, "date": null } }`;
+ * without it the merged time has both, which Google refuses. Google's answer on its tracker
+ * (apps-api-issues 3110, "Patching an event from all-day to non-all-day fails"): "The patch
+ * operation takes the original event and changes/adds/removes entries as specified by the
+ * request … the resulting event ends up with both the dateTime and date fields set (which is
+ * not allowed). So the PATCH request needs to clear the date field".
+ * https://developers.google.com/calendar/api/guides/performance#patch
+ */
 export function mergePatch(
   base: Record<string, unknown>,
   patch: Record<string, unknown>,
+  depth = 0,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = structuredClone(base);
   for (const [key, value] of Object.entries(patch)) {
     const current = out[key];
-    if (isPlainObject(value) && isPlainObject(current)) {
-      // Switching between a timed and an all-day time replaces the other form.
-      const merged = mergePatch(current, value);
-      if ((key === "start" || key === "end") && "date" in value && !("dateTime" in value)) {
-        delete merged.dateTime;
-      }
-      if ((key === "start" || key === "end") && "dateTime" in value && !("date" in value)) {
-        delete merged.date;
-      }
-      out[key] = merged;
+    if (value === null && depth > 0) delete out[key];
+    else if (isPlainObject(value) && isPlainObject(current)) {
+      out[key] = mergePatch(current, value, depth + 1);
     } else out[key] = structuredClone(value);
   }
   return out;

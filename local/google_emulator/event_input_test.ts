@@ -69,13 +69,18 @@ Deno.test("applyEventInput() bumps sequence on a time change, not on a title cha
   assert.equal(event.startMs, Date.parse("2026-03-30T06:00:00Z"), "the kept timeZone applies");
 });
 
-Deno.test("mergePatch() merges objects, replaces arrays, clears with null, swaps date and dateTime", () => {
+Deno.test("mergePatch() merges objects, replaces arrays, clears with null at any depth", () => {
   assert.deepEqual(
     mergePatch(
       { start: { dateTime: "x", timeZone: "Z" }, attendees: [1, 2], summary: "a", location: "l" },
-      { start: { date: "2026-01-01" }, attendees: [3], location: null },
+      { start: { date: "2026-01-01", dateTime: null }, attendees: [3], location: null },
     ),
     { start: { date: "2026-01-01", timeZone: "Z" }, attendees: [3], summary: "a", location: null },
+  );
+  // Without the null, both forms stay, as at Google (which then refuses the event).
+  assert.deepEqual(
+    mergePatch({ start: { dateTime: "x", timeZone: "Z" } }, { start: { date: "2026-01-01" } }),
+    { start: { dateTime: "x", timeZone: "Z", date: "2026-01-01" } },
   );
 });
 

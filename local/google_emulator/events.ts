@@ -25,6 +25,7 @@ const SEND_UPDATES = ["all", "externalOnly", "none"];
 
 /** 400 with Google's body for a refused input. */
 export function inputErrorResponse(error: InputError): Response {
+  if (error.reason === "timeRangeEmpty") return calendarErrorResponse("timeRangeEmpty");
   return calendarErrorResponse("badRequest", { reason: error.reason, message: error.message });
 }
 
@@ -257,8 +258,9 @@ function list(ctx: CalendarContext, calendar: Calendar, seriesId?: string): Resp
     ...(seriesId === undefined ? {} : { seriesId }),
   });
   if ("status" in page) {
-    return page.status === 410
-      ? calendarErrorResponse("fullSyncRequired")
+    if (page.status === 410) return calendarErrorResponse("fullSyncRequired");
+    return page.reason === "timeRangeEmpty"
+      ? calendarErrorResponse("timeRangeEmpty")
       : calendarErrorResponse("badRequest", { message: page.message });
   }
   const zone = zoneOf(ctx, calendar);

@@ -10,6 +10,7 @@
 
 import { EVENT_TYPES, type EventType } from "./calendar.ts";
 import type { Calendar, StoredEvent } from "./calendar_store.ts";
+import { parseRfc3339 } from "./calendar_time.ts";
 import { base64url } from "./crypto_utils.ts";
 import { isSeries, seriesTimes, virtualInstance } from "./event_view.ts";
 import { expand, MAX_INSTANCES, splitInstanceId } from "./recurrence.ts";
@@ -30,8 +31,10 @@ export interface EventsPage {
   incremental: boolean;
 }
 
-/** A refused query: 400 with a message, or 410 fullSyncRequired. */
-export type ListError = { status: 400; message: string } | { status: 410 };
+/** A refused query: 400 with a message (and Google's reason where it has its own), or 410. */
+export type ListError = { status: 400; message: string; reason?: "timeRangeEmpty" } | {
+  status: 410;
+};
 
 /** Parameters that Google refuses together with `syncToken`. */
 const NOT_WITH_SYNC = [
@@ -79,7 +82,9 @@ export function listEvents(
   const timeMax = parseBound(query.get("timeMax"), Infinity);
   const updatedMin = parseBound(query.get("updatedMin"), -Infinity);
   if ([timeMin, timeMax, updatedMin].some(Number.isNaN)) return bad("Bad Request");
-  if (timeMin >= timeMax) return bad("The specified time range is empty.");
+  if (timeMin >= timeMax) {
+    return { status: 400, message: "The specified time range is empty.", reason: "timeRangeEmpty" };
+  }
   const types = query.getAll("eventTypes");
   const unknownType = types.find((type) => !EVENT_TYPES.includes(type as EventType));
   if (unknownType !== undefined) return bad(`Invalid value for eventTypes: ${unknownType}`);
@@ -205,7 +210,7 @@ function searchText(event: StoredEvent): string {
 }
 
 function parseBound(value: string | null, fallback: number): number {
-  return value === null ? fallback : Date.parse(value);
+  return value === null ? fallback : parseRfc3339(value);
 }
 
 /** The query minus paging and sync token: a page token only continues the same query. */

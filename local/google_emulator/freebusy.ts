@@ -14,7 +14,7 @@
 import { calendarErrorResponse } from "./calendar_errors.ts";
 import type { CalendarContext, CalendarRoute } from "./calendar_route.ts";
 import type { Calendar, StoredEvent } from "./calendar_store.ts";
-import { formatInZone, isTimeZone } from "./calendar_time.ts";
+import { formatInZone, isTimeZone, parseRfc3339 } from "./calendar_time.ts";
 import { isSeries, seriesTimes } from "./event_view.ts";
 import { expand } from "./recurrence.ts";
 import { FREEBUSY_SCOPES } from "./scopes.ts";
@@ -68,11 +68,12 @@ async function query(ctx: CalendarContext): Promise<Response> {
   }
   if (body.timeMin === undefined) return bad("Missing timeMin.", "required");
   if (body.timeMax === undefined) return bad("Missing timeMax.", "required");
-  const from = typeof body.timeMin === "string" ? Date.parse(body.timeMin) : NaN;
-  const to = typeof body.timeMax === "string" ? Date.parse(body.timeMax) : NaN;
+  const from = typeof body.timeMin === "string" ? parseRfc3339(body.timeMin) : NaN;
+  const to = typeof body.timeMax === "string" ? parseRfc3339(body.timeMax) : NaN;
   if (Number.isNaN(from)) return bad("Invalid value for timeMin.");
   if (Number.isNaN(to)) return bad("Invalid value for timeMax.");
-  if (to < from) return bad("The specified time range is empty.", "timeRangeEmpty");
+  // Equal bounds are empty too (add-ons-samples#34, cited in calendar_errors.ts).
+  if (to <= from) return calendarErrorResponse("timeRangeEmpty");
   const zone = body.timeZone ?? "UTC";
   if (typeof zone !== "string" || !isTimeZone(zone)) return bad("Invalid time zone.");
   const expansion = body.calendarExpansionMax ?? MAX_CALENDAR_EXPANSION;

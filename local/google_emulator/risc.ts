@@ -17,7 +17,11 @@ import type { EmulatorState } from "./state.ts";
 
 /** Where Google serves the RISC configuration document (under accounts.google.com). */
 export const RISC_CONFIGURATION_PATH = "/.well-known/risc-configuration";
-/** The emulator's RISC JWKS; Google's is on its own host, apart from the ID-token keys here. */
+/**
+ * The emulator's RISC JWKS. Google's guide shows `jwks_uri` as its ID-token certs
+ * (https://www.googleapis.com/oauth2/v3/certs); receivers must follow `jwks_uri` whatever it is,
+ * and a separate set here lets the rotate control change RISC keys without touching ID tokens.
+ */
 export const RISC_JWKS_PATH = "/risc/v1beta/jwks";
 /** The RISC API's stream methods (risc.googleapis.com/v1beta/…). */
 export const RISC_STREAM_PATH = "/v1beta/stream";
@@ -138,20 +142,21 @@ export async function riscEndpoint(
   if (caller instanceof Response) return caller;
   switch (route) {
     case `GET ${RISC_STREAM_PATH}`:
-      return risc.stream === undefined
-        ? apiError(404, "NOT_FOUND", "No stream is configured.")
-        : Response.json({
-          delivery: { delivery_method: risc.stream.deliveryMethod, url: risc.stream.url },
-          events_requested: risc.stream.eventsRequested,
-        });
+      return risc.stream === undefined ? noConfiguration() : Response.json({
+        delivery: { delivery_method: risc.stream.deliveryMethod, url: risc.stream.url },
+        events_requested: risc.stream.eventsRequested,
+      });
     case `POST ${RISC_STREAM_UPDATE_PATH}`:
       return await streamUpdate(risc, req);
     case `POST ${RISC_STREAM_VERIFY_PATH}`: {
       const body = await req.json().catch(() => null) as { state?: unknown } | null;
-      if (risc.stream === undefined) {
-        return apiError(400, "FAILED_PRECONDITION", "Configure the stream first.");
-      }
+      if (risc.stream === undefined) return noConfiguration();
       const verifyState = typeof body?.state === "string" ? body.state : "";
+      // "To use this flow, make sure to subscribe to [the verification] event type when
+      // registering your receiver": a stream that did not ask for it gets no verification SET.
+      if (!risc.stream.eventsRequested.includes(RISC_EVENT_URIS.verification!)) {
+        return Response.json({});
+      }
       await deliver(state, risc, {
         eventType: RISC_EVENT_URIS.verification!,
         body: { state: verifyState },
@@ -168,8 +173,14 @@ async function streamUpdate(risc: RiscState, req: Request): Promise<Response> {
     delivery?: { delivery_method?: unknown; url?: unknown };
     events_requested?: unknown;
   } | null;
-  const url = body?.delivery?.url;
-  if (body?.delivery?.delivery_method !== RISC_PUSH_DELIVERY || typeof url !== "string") {
+  // The guide's error reference: "Stream configuration must contain $fieldname field." (400).
+  const missing = (field: string) =>
+    apiError(400, "INVALID_ARGUMENT", `Stream configuration must contain ${field} field.`);
+  if (typeof body?.delivery !== "object" || body.delivery === null) return missing("delivery");
+  const url = body.delivery.url;
+  if (body.delivery.delivery_method === undefined) return missing("delivery_method");
+  if (url === undefined) return missing("url");
+  if (body.delivery.delivery_method !== RISC_PUSH_DELIVERY || typeof url !== "string") {
     return apiError(400, "INVALID_ARGUMENT", "delivery must be push with a url.");
   }
   let parsed: URL;
@@ -181,9 +192,11 @@ async function streamUpdate(risc: RiscState, req: Request): Promise<Response> {
   // Google delivers to https only; the emulator also takes loopback http (the local stack).
   const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
   if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
-    return apiError(400, "INVALID_ARGUMENT", "delivery.url must be https.");
+    // 403, not 400, in the guide's error reference.
+    return apiError(403, "PERMISSION_DENIED", "The delivery endpoint must be an HTTPS URL.");
   }
   const events = body?.events_requested;
+  if (events === undefined) return missing("events_requested");
   if (
     !Array.isArray(events) || events.length === 0 ||
     events.some((e) => typeof e !== "string" || !Object.values(RISC_EVENT_URIS).includes(e))
@@ -285,6 +298,14 @@ export async function deliver(
   }
   risc.deliveries.push({ jti, eventType: spec.eventType, status });
   return { jti, status };
+}
+
+/**
+ * GET stream or stream:verify before any stream:update: 404, as the guide's error reference says.
+ * https://developers.google.com/identity/protocols/risc#error-codes
+ */
+function noConfiguration(): Response {
+  return apiError(404, "NOT_FOUND", "Project has no RISC configuration.");
 }
 
 function apiError(code: number, status: string, message: string): Response {

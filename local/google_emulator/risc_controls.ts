@@ -96,6 +96,12 @@ async function emit(state: EmulatorState, body: Record<string, unknown>): Promis
       token: await doubleSha512(token),
     };
   }
+  if (body.subject_type === "id_token_claims") {
+    // The other subject Google's guide names: "When the subject_type of the claim is
+    // id_token_claims, it might also include an email field with the user's email address."
+    // https://developers.google.com/identity/protocols/risc#handle_events
+    event.subject = { subject_type: "id_token_claims", sub: account.sub, email: account.email };
+  }
   if (typeof body.reason === "string") event.reason = body.reason;
   if ((type === "tokens-revoked" || type === "token-revoked") && body.deliver !== false) {
     // Google says so because the tokens are gone: they are, here too.

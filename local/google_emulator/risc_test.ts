@@ -101,13 +101,37 @@ Deno.test("emulator RISC: stream:update wants push delivery to https and RISC ev
         delivery: { delivery_method: "poll", url: "https://a.example/" },
         events_requested: events,
       },
-      { delivery: { delivery_method: push, url: "http://a.example/" }, events_requested: events },
       { delivery: { delivery_method: push, url: "https://a.example/" }, events_requested: [] },
       { delivery: { delivery_method: push, url: "https://a.example/" }, events_requested: ["x"] },
     ]
   ) {
     assert.equal((await streamCall(emulator, "stream:update", token, body)).status, 400);
   }
+  // The guide's error reference (https://developers.google.com/identity/protocols/risc):
+  // a missing field is 400 naming it, an http receiver is 403.
+  for (
+    const [body, field] of [
+      [{ events_requested: events }, "delivery"],
+      [{ delivery: { url: "https://a.example/" }, events_requested: events }, "delivery_method"],
+      [{ delivery: { delivery_method: push } }, "url"],
+      [{ delivery: { delivery_method: push, url: "https://a.example/" } }, "events_requested"],
+    ] as const
+  ) {
+    const answer = await streamCall(emulator, "stream:update", token, body);
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error.message, `Stream configuration must contain ${field} field.`);
+  }
+  const http = await streamCall(emulator, "stream:update", token, {
+    delivery: { delivery_method: push, url: "http://a.example/" },
+    events_requested: events,
+  });
+  assert.equal(http.status, 403);
+  assert.equal(http.body.error.message, "The delivery endpoint must be an HTTPS URL.");
+  const early = await streamCall(emulator, "stream:verify", token, { state: "s" });
+  assert.deepEqual([early.status, early.body.error.message], [
+    404,
+    "Project has no RISC configuration.",
+  ]);
   const ok = {
     delivery: { delivery_method: push, url: "https://a.example/" },
     events_requested: events,
@@ -131,6 +155,24 @@ Deno.test("emulator RISC: risc:register configures the stream and the verificati
     assert.equal(bot.got[0]!.contentType, "application/secevent+jwt");
     const payload = await verified(emulator, bot.got[0]!.body);
     assert.deepEqual(payload.events, { [RISC_EVENT_URIS.verification!]: { state: "state-42" } });
+  } finally {
+    await bot.server.shutdown();
+  }
+});
+
+Deno.test("emulator RISC: stream:verify sends nothing to a stream that did not request verification", async () => {
+  const { emulator } = await testEmulator();
+  const bot = receiver();
+  try {
+    const token = await riscApiToken(await serviceAccount(emulator));
+    const push = "https://schemas.openid.net/secevent/risc/delivery-method/push";
+    const update = await streamCall(emulator, "stream:update", token, {
+      delivery: { delivery_method: push, url: bot.url },
+      events_requested: [RISC_EVENT_URIS["account-disabled"]],
+    });
+    assert.equal(update.status, 200);
+    assert.equal((await streamCall(emulator, "stream:verify", token, { state: "s" })).status, 200);
+    assert.equal(bot.got.length, 0);
   } finally {
     await bot.server.shutdown();
   }

@@ -156,10 +156,29 @@ export function readEvents(events: unknown): SetEvent[] {
   });
 }
 
-/** `sub` of an iss-sub subject issued by Google; null for any other subject. */
+/**
+ * How Google may spell its issuer inside an `id_token_claims` subject: those are ID-token
+ * claims, and Google's ID tokens say `https://accounts.google.com` or `accounts.google.com`.
+ */
+const ID_TOKEN_ISSUERS: readonly string[] = [
+  RISC_ISSUER,
+  "https://accounts.google.com",
+  "accounts.google.com",
+];
+
+/**
+ * `sub` of a subject naming a Google account; null for any other subject. Google names the user
+ * by `sub` in an `iss-sub` subject, or in an `id_token_claims` one ("it might also include an
+ * `email` field"), whose `iss`, when given, is Google's.
+ * https://developers.google.com/identity/protocols/risc#handle_events
+ */
 function googleSubOf(subject: unknown): string | null {
-  if (!isObject(subject) || subject.subject_type !== "iss-sub") return null;
-  if (subject.iss !== RISC_ISSUER || typeof subject.sub !== "string") return null;
+  if (!isObject(subject) || typeof subject.sub !== "string") return null;
+  if (subject.subject_type === "iss-sub") {
+    if (subject.iss !== RISC_ISSUER) return null;
+  } else if (subject.subject_type === "id_token_claims") {
+    if (subject.iss !== undefined && !ID_TOKEN_ISSUERS.includes(subject.iss as string)) return null;
+  } else return null;
   return /^[A-Za-z0-9_-]{1,255}$/.test(subject.sub) ? subject.sub : null;
 }
 

@@ -195,6 +195,25 @@ Deno.test("readEvents() acts on nothing without a Google iss-sub subject", () =>
     "none",
   );
   assert.equal(bySubject({ subject_type: "iss-sub", iss: RISC_ISSUER, sub: "a b" }).action, "none");
+  assert.equal(
+    bySubject({ subject_type: "id_token_claims", iss: "https://evil/", sub: SUB }).action,
+    "none",
+  );
+});
+
+Deno.test("readEvents() acts on an id_token_claims subject naming a Google sub (email or not)", () => {
+  // Google's RISC guide: "When the subject_type of the claim is id_token_claims, it might also
+  // include an email field with the user's email address."
+  for (
+    const subject of [
+      { subject_type: "id_token_claims", sub: SUB, email: "ada@example.com" },
+      { subject_type: "id_token_claims", iss: "https://accounts.google.com", sub: SUB },
+      { subject_type: "id_token_claims", iss: RISC_ISSUER, sub: SUB, email: "ada@example.com" },
+    ]
+  ) {
+    const [event] = readEvents({ [RISC_EVENT_TYPES.tokensRevoked]: { subject } });
+    assert.deepEqual([event!.action, event!.googleSub], ["revoke", SUB], JSON.stringify(subject));
+  }
 });
 
 Deno.test("readEvents() refuses an events claim that is not an object of 1 to 16", () => {

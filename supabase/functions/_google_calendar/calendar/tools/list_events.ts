@@ -39,9 +39,10 @@ export const listEvents = defineTool({
   input,
   scopes: EVENTS_READ_SCOPES,
   async run(v, ctx) {
-    const min = v.time_min === undefined
-      ? ctx.now().toISOString()
-      : boundInstant("time_min", v.time_min, v.time_zone).toString();
+    const continued = v.page_token === undefined ? undefined : readPageToken(v.page_token);
+    const min = v.time_min !== undefined
+      ? boundInstant("time_min", v.time_min, v.time_zone).toString()
+      : continued?.timeMin ?? ctx.now().toISOString();
     const query = new URLSearchParams({
       timeMin: min,
       singleEvents: "true",
@@ -53,7 +54,7 @@ export const listEvents = defineTool({
     }
     if (v.time_zone) query.set("timeZone", v.time_zone);
     if (v.query) query.set("q", v.query);
-    if (v.page_token) query.set("pageToken", v.page_token);
+    if (continued) query.set("pageToken", continued.googleToken);
     for (const type of SECRETARY_EVENT_TYPES) query.append("eventTypes", type);
     const page = await readGoogle<EventsPage<GoogleEvent>>(
       await ctx.google(`${eventsPath(v.calendar_id)}?${query}`),
@@ -63,7 +64,24 @@ export const listEvents = defineTool({
     return {
       ...(zone ? { time_zone: zone } : {}),
       events: (page.items ?? []).map((e) => compactEvent(e, zone)),
-      ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+      ...(page.nextPageToken ? { next_page_token: pageTokenFor(min, page.nextPageToken) } : {}),
     };
   },
 });
+
+/**
+ * Google's page token continues the query it came from, so the next page must send the same
+ * timeMin; when the model leaves time_min out it means "now", which has moved by then. The token
+ * handed to the model therefore carries the timeMin sent, verbatim: `t<timeMin>~<Google's token>`.
+ * https://developers.google.com/workspace/calendar/api/v3/reference/events/list (pageToken)
+ */
+function pageTokenFor(timeMin: string, googleToken: string): string {
+  return `t${timeMin}~${googleToken}`;
+}
+
+/** The timeMin and Google's token of a page token; a bare token passes through as it is. */
+function readPageToken(token: string): { timeMin?: string; googleToken: string } {
+  const m = /^t([0-9TZ:.+-]{10,40})~(.+)$/.exec(token);
+  if (m === null || Number.isNaN(Date.parse(m[1]!))) return { googleToken: token };
+  return { timeMin: m[1]!, googleToken: m[2]! };
+}

@@ -56,9 +56,26 @@ export const updateEvent = defineTool({
       await ctx.google(`${eventsPath(v.calendar_id, v.event_id)}${suffix}`, {
         method: "PATCH",
         headers,
-        body: JSON.stringify(eventBody(v, false)),
+        body: JSON.stringify(patchBody(v)),
       }),
     );
     return { event: compactEvent(event) };
   },
 });
+
+/**
+ * The PATCH body. Patch merges `start`/`end` field by field, so a move between timed and all-day
+ * must null the other form, or the event would hold both `date` and `dateTime`, which Google
+ * refuses ("the PATCH request needs to clear the date field": Google on its API tracker,
+ * issue 3110; https://developers.google.com/calendar/api/guides/performance#patch).
+ */
+function patchBody(v: Parameters<typeof eventBody>[0]): Record<string, unknown> {
+  const body = eventBody(v, false);
+  for (const key of ["start", "end"] as const) {
+    const time = body[key] as Record<string, unknown> | undefined;
+    if (time === undefined) continue;
+    if ("date" in time) time.dateTime = null;
+    else time.date = null;
+  }
+  return body;
+}
