@@ -17,13 +17,19 @@ import { Server } from "@modelcontextprotocol/sdk/server";
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
 import { AppError, logError } from "../_google_calendar/errors.ts";
 import { errorBody, errorResponse } from "../_google_calendar/http.ts";
 import { normalizeUserId } from "../_google_calendar/ids.ts";
 import { readJsonBody } from "../_google_calendar/request_input.ts";
-import { toolCatalog, type ToolRunner } from "../_google_calendar/calendar/runner.ts";
+import {
+  toolCatalog,
+  type ToolRunner,
+} from "../_google_calendar/calendar/runner.ts";
 
 /** The methods calendar-mcp answers (stateless: no GET stream, no session to DELETE). */
 export const MCP_METHODS = ["POST"] as const;
@@ -38,7 +44,9 @@ export interface McpDeps {
 }
 
 /** The calendar-mcp handler over `deps`. */
-export function createMcpHandler(deps: McpDeps): (req: Request) => Promise<Response> {
+export function createMcpHandler(
+  deps: McpDeps,
+): (req: Request) => Promise<Response> {
   const tools = toolCatalog().map((t) => ({
     name: t.name,
     description: t.description,
@@ -47,10 +55,21 @@ export function createMcpHandler(deps: McpDeps): (req: Request) => Promise<Respo
   return async (req) => {
     try {
       if (req.method !== "POST") {
-        throw new AppError("method_not_allowed", "Use POST (a stateless MCP server).");
+        throw new AppError(
+          "method_not_allowed",
+          "Use POST (a stateless MCP server).",
+        );
       }
       const userId = await boundUser(deps.callers, req);
       const parsedBody = await readJsonBody(req, MAX_MCP_BODY_BYTES);
+      if (Array.isArray(parsedBody)) {
+        // The SDK would run up to 100 calls of a batch at once, each reaching Google: one request
+        // is one message (MCP 2025-06-18 dropped batches; the SDK's clients never send them).
+        throw new AppError(
+          "invalid_request",
+          "Send one JSON-RPC message per request, not a batch.",
+        );
+      }
       const server = new Server(
         { name: "google-calendar", version: "1.0.0" },
         { capabilities: { tools: {} } },
@@ -58,7 +77,11 @@ export function createMcpHandler(deps: McpDeps): (req: Request) => Promise<Respo
       server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
       server.setRequestHandler(CallToolRequestSchema, async (request) => {
         try {
-          const result = await deps.run(userId, request.params.name, request.params.arguments);
+          const result = await deps.run(
+            userId,
+            request.params.name,
+            request.params.arguments,
+          );
           return {
             content: [{ type: "text" as const, text: JSON.stringify(result) }],
             structuredContent: result as Record<string, unknown>,
@@ -67,12 +90,17 @@ export function createMcpHandler(deps: McpDeps): (req: Request) => Promise<Respo
           logError("calendar-mcp", error);
           return {
             isError: true,
-            content: [{ type: "text" as const, text: JSON.stringify(errorBody(error)) }],
+            content: [{
+              type: "text" as const,
+              text: JSON.stringify(errorBody(error)),
+            }],
           };
         }
       });
       // No sessionIdGenerator: stateless, each request stands alone (any instance may answer).
-      const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        enableJsonResponse: true,
+      });
       await server.connect(transport);
       return await transport.handleRequest(req, { parsedBody });
     } catch (error) {
@@ -83,10 +111,15 @@ export function createMcpHandler(deps: McpDeps): (req: Request) => Promise<Respo
 }
 
 /** The user this connection acts for: `x-user-id` for the bot, the token's own user otherwise. */
-async function boundUser(callers: CallerVerifier, req: Request): Promise<string> {
+async function boundUser(
+  callers: CallerVerifier,
+  req: Request,
+): Promise<string> {
   const caller = await callers.authenticate(req);
   const header = req.headers.get("x-user-id");
-  const named = header === null ? undefined : normalizeUserId(header, "x-user-id");
+  const named = header === null
+    ? undefined
+    : normalizeUserId(header, "x-user-id");
   if (caller.kind === "user") {
     if (named !== undefined && named !== caller.userId) {
       throw new AppError("forbidden", "You can only act for your own account.");
@@ -94,7 +127,10 @@ async function boundUser(callers: CallerVerifier, req: Request): Promise<string>
     return caller.userId;
   }
   if (named === undefined) {
-    throw new AppError("invalid_request", "x-user-id is required: the user this session acts for.");
+    throw new AppError(
+      "invalid_request",
+      "x-user-id is required: the user this session acts for.",
+    );
   }
   return named;
 }
