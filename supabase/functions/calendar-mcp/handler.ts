@@ -17,19 +17,13 @@ import { Server } from "@modelcontextprotocol/sdk/server";
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import {
-  CallToolRequestSchema,
-  ListToolsRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { CallerVerifier } from "../_google_calendar/caller_auth.ts";
 import { AppError, logError } from "../_google_calendar/errors.ts";
 import { errorBody, errorResponse } from "../_google_calendar/http.ts";
 import { normalizeUserId } from "../_google_calendar/ids.ts";
 import { readJsonBody } from "../_google_calendar/request_input.ts";
-import {
-  toolCatalog,
-  type ToolRunner,
-} from "../_google_calendar/calendar/runner.ts";
+import { toolCatalog, type ToolRunner } from "../_google_calendar/calendar/runner.ts";
 
 /** The methods calendar-mcp answers (stateless: no GET stream, no session to DELETE). */
 export const MCP_METHODS = ["POST"] as const;
@@ -117,9 +111,7 @@ async function boundUser(
 ): Promise<string> {
   const caller = await callers.authenticate(req);
   const header = req.headers.get("x-user-id");
-  const named = header === null
-    ? undefined
-    : normalizeUserId(header, "x-user-id");
+  const named = header === null ? undefined : normalizeUserId(header, "x-user-id");
   if (caller.kind === "user") {
     if (named !== undefined && named !== caller.userId) {
       throw new AppError("forbidden", "You can only act for your own account.");
