@@ -7,22 +7,11 @@ import assert from "node:assert/strict";
 import { connectedUser, stack } from "./support/stack.ts";
 import { BOT_KEY, callTool, googleApiCalls } from "./support/calendar_tools.ts";
 
-type Row = [
-  label: string,
-  tool: string,
-  input: unknown,
-  code: string,
-  field?: string,
-];
+type Row = [label: string, tool: string, input: unknown, code: string, field?: string];
 
 const T0 = "2026-03-30T09:00:00+02:00";
 const T1 = "2026-03-30T10:00:00+02:00";
-const ok = {
-  request_id: "req-hostile-1",
-  summary: "Dentist",
-  start: T0,
-  end: T1,
-};
+const ok = { request_id: "req-hostile-1", summary: "Dentist", start: T0, end: T1 };
 
 const ROWS: Row[] = [
   [
@@ -46,20 +35,8 @@ const ROWS: Row[] = [
     "invalid_input",
     "request_id",
   ],
-  [
-    "summary a number",
-    "create_event",
-    { ...ok, summary: 42 },
-    "invalid_input",
-    "summary",
-  ],
-  [
-    "summary blank",
-    "create_event",
-    { ...ok, summary: "   " },
-    "invalid_input",
-    "summary",
-  ],
+  ["summary a number", "create_event", { ...ok, summary: 42 }, "invalid_input", "summary"],
+  ["summary blank", "create_event", { ...ok, summary: "   " }, "invalid_input", "summary"],
   [
     "summary 2000 chars",
     "create_event",
@@ -81,13 +58,7 @@ const ROWS: Row[] = [
     "invalid_input",
     "location",
   ],
-  [
-    "start in words",
-    "create_event",
-    { ...ok, start: "tomorrow 9am" },
-    "invalid_input",
-    "start",
-  ],
+  ["start in words", "create_event", { ...ok, start: "tomorrow 9am" }, "invalid_input", "start"],
   [
     "start with a space",
     "create_event",
@@ -137,13 +108,7 @@ const ROWS: Row[] = [
     "invalid_time_range",
     "end",
   ],
-  [
-    "end equal to start",
-    "create_event",
-    { ...ok, end: T0 },
-    "invalid_time_range",
-    "end",
-  ],
+  ["end equal to start", "create_event", { ...ok, end: T0 }, "invalid_time_range", "end"],
   [
     "an event of two years",
     "create_event",
@@ -182,22 +147,14 @@ const ROWS: Row[] = [
   [
     "end_date before start_date",
     "create_event",
-    {
-      request_id: "req-hostile-1",
-      summary: "x",
-      start_date: "2026-03-30",
-      end_date: "2026-03-29",
-    },
+    { request_id: "req-hostile-1", summary: "x", start_date: "2026-03-30", end_date: "2026-03-29" },
     "invalid_time_range",
     "end_date",
   ],
   [
     "300 attendees",
     "create_event",
-    {
-      ...ok,
-      attendees: Array.from({ length: 300 }, (_, i) => `p${i}@example.com`),
-    },
+    { ...ok, attendees: Array.from({ length: 300 }, (_, i) => `p${i}@example.com`) },
     "invalid_input",
     "attendees",
   ],
@@ -243,13 +200,7 @@ const ROWS: Row[] = [
     "invalid_input",
     "user_id",
   ],
-  [
-    "unknown field",
-    "create_event",
-    { ...ok, colour: "red" },
-    "invalid_input",
-    "colour",
-  ],
+  ["unknown field", "create_event", { ...ok, colour: "red" }, "invalid_input", "colour"],
   [
     "send_updates everyone",
     "create_event",
@@ -278,34 +229,10 @@ const ROWS: Row[] = [
     "invalid_time_range",
     "time_max",
   ],
-  [
-    "max_results 0",
-    "list_events",
-    { max_results: 0 },
-    "invalid_input",
-    "max_results",
-  ],
-  [
-    "max_results 1000",
-    "list_events",
-    { max_results: 1000 },
-    "invalid_input",
-    "max_results",
-  ],
-  [
-    "max_results 2.5",
-    "list_events",
-    { max_results: 2.5 },
-    "invalid_input",
-    "max_results",
-  ],
-  [
-    "query of 500 chars",
-    "list_events",
-    { query: "q".repeat(500) },
-    "invalid_input",
-    "query",
-  ],
+  ["max_results 0", "list_events", { max_results: 0 }, "invalid_input", "max_results"],
+  ["max_results 1000", "list_events", { max_results: 1000 }, "invalid_input", "max_results"],
+  ["max_results 2.5", "list_events", { max_results: 2.5 }, "invalid_input", "max_results"],
+  ["query of 500 chars", "list_events", { query: "q".repeat(500) }, "invalid_input", "query"],
   [
     "calendar_id a path",
     "list_events",
@@ -313,27 +240,9 @@ const ROWS: Row[] = [
     "invalid_input",
     "calendar_id",
   ],
-  [
-    "time_min a bare date",
-    "list_events",
-    { time_min: "2026-03-30" },
-    "invalid_input",
-    "time_min",
-  ],
-  [
-    "empty event_id",
-    "get_event",
-    { event_id: "" },
-    "invalid_input",
-    "event_id",
-  ],
-  [
-    "event_id with a slash",
-    "get_event",
-    { event_id: "abc/../def" },
-    "invalid_input",
-    "event_id",
-  ],
+  ["time_min a bare date", "list_events", { time_min: "2026-03-30" }, "invalid_input", "time_min"],
+  ["empty event_id", "get_event", { event_id: "" }, "invalid_input", "event_id"],
+  ["event_id with a slash", "get_event", { event_id: "abc/../def" }, "invalid_input", "event_id"],
   [
     "event_id of 2000 chars",
     "get_event",
@@ -414,12 +323,7 @@ const ROWS: Row[] = [
   [
     "weekday 0",
     "find_free_slots",
-    {
-      duration_minutes: 30,
-      first_day: "2026-03-30",
-      last_day: "2026-03-30",
-      working_days: [0],
-    },
+    { duration_minutes: 30, first_day: "2026-03-30", last_day: "2026-03-30", working_days: [0] },
     "invalid_input",
     "working_days.0",
   ],
@@ -456,17 +360,8 @@ Deno.test(`calendar-tools: ${ROWS.length} hostile inputs, each a clear error, no
     assert.equal(body.code, code, `${label}: ${JSON.stringify(body)}`);
     assert.ok(status === 400 || status === 404, `${label}: status ${status}`);
     assert.equal(typeof body.message, "string", label);
-    assert.ok(
-      (body.message as string).length <= 300,
-      `${label}: a one-line message`,
-    );
-    if (field) {
-      assert.equal(
-        body.field,
-        field,
-        `${label}: names ${field}: ${body.message}`,
-      );
-    }
+    assert.ok((body.message as string).length <= 300, `${label}: a one-line message`);
+    if (field) assert.equal(body.field, field, `${label}: names ${field}: ${body.message}`);
   }
   assert.equal(await googleApiCalls(), before, "no Calendar API call was made");
 });
@@ -476,10 +371,7 @@ Deno.test("calendar-tools: a 1 MB description is refused as too large before any
   const before = await googleApiCalls();
   const res = await fetch(`${stack.functions_url}/calendar-tools`, {
     method: "POST",
-    headers: {
-      authorization: `Bearer ${BOT_KEY}`,
-      "content-type": "application/json",
-    },
+    headers: { authorization: `Bearer ${BOT_KEY}`, "content-type": "application/json" },
     body: JSON.stringify({
       user_id: user.id,
       tool: "create_event",
@@ -495,11 +387,7 @@ Deno.test("calendar-tools: no caller, or a user's token for someone else, is ref
   const res = await fetch(`${stack.functions_url}/calendar-tools`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      user_id: crypto.randomUUID(),
-      tool: "list_events",
-      input: {},
-    }),
+    body: JSON.stringify({ user_id: crypto.randomUUID(), tool: "list_events", input: {} }),
   });
   assert.equal(res.status, 401);
   await res.body?.cancel();

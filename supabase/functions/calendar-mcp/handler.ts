@@ -38,9 +38,7 @@ export interface McpDeps {
 }
 
 /** The calendar-mcp handler over `deps`. */
-export function createMcpHandler(
-  deps: McpDeps,
-): (req: Request) => Promise<Response> {
+export function createMcpHandler(deps: McpDeps): (req: Request) => Promise<Response> {
   const tools = toolCatalog().map((t) => ({
     name: t.name,
     description: t.description,
@@ -49,10 +47,7 @@ export function createMcpHandler(
   return async (req) => {
     try {
       if (req.method !== "POST") {
-        throw new AppError(
-          "method_not_allowed",
-          "Use POST (a stateless MCP server).",
-        );
+        throw new AppError("method_not_allowed", "Use POST (a stateless MCP server).");
       }
       const userId = await boundUser(deps.callers, req);
       const parsedBody = await readJsonBody(req, MAX_MCP_BODY_BYTES);
@@ -71,11 +66,7 @@ export function createMcpHandler(
       server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
       server.setRequestHandler(CallToolRequestSchema, async (request) => {
         try {
-          const result = await deps.run(
-            userId,
-            request.params.name,
-            request.params.arguments,
-          );
+          const result = await deps.run(userId, request.params.name, request.params.arguments);
           return {
             content: [{ type: "text" as const, text: JSON.stringify(result) }],
             structuredContent: result as Record<string, unknown>,
@@ -84,17 +75,12 @@ export function createMcpHandler(
           logError("calendar-mcp", error);
           return {
             isError: true,
-            content: [{
-              type: "text" as const,
-              text: JSON.stringify(errorBody(error)),
-            }],
+            content: [{ type: "text" as const, text: JSON.stringify(errorBody(error)) }],
           };
         }
       });
       // No sessionIdGenerator: stateless, each request stands alone (any instance may answer).
-      const transport = new WebStandardStreamableHTTPServerTransport({
-        enableJsonResponse: true,
-      });
+      const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
       await server.connect(transport);
       return await transport.handleRequest(req, { parsedBody });
     } catch (error) {
@@ -105,10 +91,7 @@ export function createMcpHandler(
 }
 
 /** The user this connection acts for: `x-user-id` for the bot, the token's own user otherwise. */
-async function boundUser(
-  callers: CallerVerifier,
-  req: Request,
-): Promise<string> {
+async function boundUser(callers: CallerVerifier, req: Request): Promise<string> {
   const caller = await callers.authenticate(req);
   const header = req.headers.get("x-user-id");
   const named = header === null ? undefined : normalizeUserId(header, "x-user-id");
@@ -119,10 +102,7 @@ async function boundUser(
     return caller.userId;
   }
   if (named === undefined) {
-    throw new AppError(
-      "invalid_request",
-      "x-user-id is required: the user this session acts for.",
-    );
+    throw new AppError("invalid_request", "x-user-id is required: the user this session acts for.");
   }
   return named;
 }
