@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { psql, queryRows } from "../local/stack/postgres.ts";
 import { DENO, SUPABASE_CLI, supabaseCliEnv } from "../local/stack/tools.ts";
+import { versionOf } from "../local/add_to_project/plan.ts";
 import { stack } from "./support/stack.ts";
 
 const KIT = Deno.cwd();
@@ -20,7 +21,6 @@ const KIT_FUNCTIONS = [
   "google-disconnect",
   "google-maintenance",
   "google-status",
-  "google-webhooks",
 ];
 
 async function run(cmd: string, args: string[], cwd = KIT) {
@@ -153,10 +153,9 @@ Deno.test("add-to-project: a fresh supabase init app gets the kit, and keeps its
       const after = await snapshot(app);
       assertAppUntouched(before, after);
       const added = [...after.keys()].filter((p) => !afterFirst.has(p));
-      // One second after the app's latest: the todos migration, then one per kit migration.
+      // One second after the last of the kit's migrations, which follow the app's (12:00:00).
       const kitCount = [...Deno.readDirSync("supabase/migrations")].length;
-      const version = new Date(Date.UTC(2027, 2, 1, 12, 0, kitCount + 1)).toISOString()
-        .replace(/[-:T]/g, "").slice(0, 14);
+      const version = versionOf(new Date(Date.UTC(2027, 2, 1, 12, 0, kitCount + 1)));
       assert.deepEqual(added, [
         `supabase/migrations/${version}_google_calendar_kit_upgrade_probe.sql`,
       ]);

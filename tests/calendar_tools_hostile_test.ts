@@ -392,3 +392,28 @@ Deno.test("calendar-tools: no caller, or a user's token for someone else, is ref
   assert.equal(res.status, 401);
   await res.body?.cancel();
 });
+
+Deno.test("calendar-mcp: a JSON-RPC batch is refused whole, so one request is one tool call", async () => {
+  const { user } = await connectedUser("hostile-batch");
+  const before = await googleApiCalls();
+  const call = (id: number) => ({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name: "get_calendar_context", arguments: {} },
+  });
+  const res = await fetch(`${stack.functions_url}/calendar-mcp`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${BOT_KEY}`,
+      "x-user-id": user.id,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify(Array.from({ length: 50 }, (_, i) => call(i + 1))),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 400, text.slice(0, 300));
+  assert.equal(JSON.parse(text).code, "invalid_request", text.slice(0, 300));
+  assert.equal(await googleApiCalls(), before, "no Calendar API call was made");
+});

@@ -82,3 +82,19 @@ Deno.test("schedule: a bad schedule or a missing key changes nothing and says wh
   assert.match(noKey.stderr, /\$GOOGLE_MAINTENANCE_KEY is empty/);
   assert.deepEqual(await secrets(), before);
 });
+
+Deno.test("schedule: a key that is not one token is refused, never echoed by a psql error", async () => {
+  const before = await secrets();
+  for (
+    const key of ["sb_secret_abc\nLEAKME_xyz", "sb_secret_abc LEAKME_xyz", "sb_secret_\u0007LEAKME"]
+  ) {
+    const out = await schedule(
+      ["--db-url", stack.db_url, "--project-url", "https://abc.supabase.co"],
+      { GOOGLE_MAINTENANCE_KEY: key },
+    );
+    assert.equal(out.code, 2, JSON.stringify(key));
+    assert.match(out.stderr, /\$GOOGLE_MAINTENANCE_KEY is not a key/);
+    assert.ok(!`${out.stdout}${out.stderr}`.includes("LEAKME"), "no part of the key is printed");
+  }
+  assert.deepEqual(await secrets(), before);
+});

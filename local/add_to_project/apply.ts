@@ -91,6 +91,7 @@ export async function addToProject(
       if (!/(_test|_fakes)\.ts$/.test(path)) files.push(path);
     }
   }
+  if (manifest) checkManifestPaths(manifest);
   const ours = new Set(manifest?.files ?? []);
   const clashes: string[] = [];
   for (const path of files) {
@@ -182,6 +183,34 @@ export async function addToProject(
     envFile,
     envVariables,
   };
+}
+
+/**
+ * The manifest is a file in the app's tree, so anyone who can commit there can edit it; --upgrade
+ * overwrites and deletes what it lists. Each path must therefore be a plain relative path inside
+ * the kit's shared folder or one of the kit's function folders, or nothing is done.
+ */
+function checkManifestPaths(manifest: Manifest): void {
+  const functionName = /^[a-z0-9][a-z0-9_-]*$/;
+  const functions = Array.isArray(manifest.functions) ? manifest.functions : [];
+  const files: unknown[] = Array.isArray(manifest.files) ? manifest.files : [];
+  const dirs = [
+    SHARED_DIR,
+    ...functions.filter((f) => typeof f === "string" && functionName.test(f)).map((f) =>
+      `supabase/functions/${f}`
+    ),
+  ];
+  for (const path of files) {
+    const plain = typeof path === "string" && !path.includes("\\") &&
+      path.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+    if (!plain || !dirs.some((dir) => path.startsWith(`${dir}/`))) {
+      throw new AddToProjectError(
+        `${MANIFEST} lists ${
+          JSON.stringify(String(path).slice(0, 200))
+        }, outside the kit's folders: restore the file the tool wrote (from version control) and run again. Nothing was written.`,
+      );
+    }
+  }
 }
 
 async function readText(path: string): Promise<string | null> {

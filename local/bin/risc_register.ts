@@ -42,7 +42,17 @@ export interface RiscRegistration {
 
 /** Reads and checks a service-account JSON key file. */
 export async function readServiceAccountKey(path: string): Promise<ServiceAccountKey> {
-  const parsed = JSON.parse(await Deno.readTextFile(path)) as Partial<ServiceAccountKey>;
+  const text = await Deno.readTextFile(path);
+  let parsed: Partial<ServiceAccountKey> | null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the text around the error: here, the private key.
+    throw new Error(`${path} is not a service-account key file: it is not JSON`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${path} is not a service-account key file: it is not a JSON object`);
+  }
   for (const field of ["client_email", "private_key", "private_key_id"] as const) {
     if (typeof parsed[field] !== "string" || parsed[field] === "") {
       throw new Error(`${path} is not a service-account key file: ${field} is missing`);

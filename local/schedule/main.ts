@@ -36,7 +36,8 @@ function flag(args: string[], name: string): string | undefined {
 /** Runs `sql` with psql against `dbUrl`, the variables set first; returns its output. */
 async function runPsql(dbUrl: string, vars: Record<string, string>, sql: string): Promise<string> {
   const child = new Deno.Command("psql", {
-    args: [dbUrl, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-P", "pager=off"],
+    // VERBOSITY=terse: an error names no statement, whose text holds the key psql substituted.
+    args: [dbUrl, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=terse", "-P", "pager=off"],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -99,6 +100,11 @@ if (import.meta.main) {
     fail("give --project-url https://<project-ref>.supabase.co");
   }
   if (!key) fail(`${keySource} is empty: set it to the service role key or an sb_secret_ key`);
+  // A key is one token of printable ASCII (a JWT or sb_secret_…). Anything else would break out
+  // of psql's \set line, and the server's syntax error would then quote the key.
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    fail(`${keySource} is not a key: it holds spaces, line breaks or control characters`);
+  }
   const vars = { project_url: projectUrl.replace(/\/$/, ""), key };
   console.log(
     `-- psql variables: project_url = ${vars.project_url}, key = ${keySource} (not printed)`,

@@ -13,7 +13,7 @@ Deno.test("read: a connected row with the calendar scope is usable as it is", as
     accessToken: "old-access",
     expiresAt: row.expiresAt,
     scopes: row.scopes,
-    googleEmail: "ana@example.com",
+    googleEmail: row.googleEmail,
   });
   assert.equal(f.log.deletes.length, 0);
 });

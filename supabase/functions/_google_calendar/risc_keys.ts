@@ -1,7 +1,8 @@
 /**
  * Google's RISC signing keys: the configuration document names the JWKS (`jwks_uri`); both are
- * cached for as long as their Cache-Control max-age says, and a SET signed by a key we do not
- * know refetches the JWKS (at most once per cooldown), so a key rotation needs no restart.
+ * cached for as long as their Cache-Control max-age says (at least a cooldown), and a SET signed
+ * by a key we do not know refetches the JWKS (at most once per cooldown), so a key rotation needs
+ * no restart. A failed fetch is not retried within the cooldown either.
  * https://developers.google.com/identity/protocols/risc#validate-security-event-tokens
  */
 
@@ -49,6 +50,11 @@ export function createRiscKeySource(options: RiscKeySourceOptions): RiscKeySourc
   let jwks: Cached<Map<string, JWK>> | undefined;
   let loading: Promise<Cached<Map<string, JWK>>> | undefined;
   let lastUnknownRefetch = -Infinity;
+  // A failed load is not retried within the cooldown: a flood of SETs while Google (or the
+  // network) fails must not become a flood of fetches.
+  let failure: { at: number; error: unknown } | undefined;
+  /** How long a document is kept: its max-age, but never less than the cooldown. */
+  const keepMs = (maxAgeS: number) => Math.max(maxAgeS * 1000, cooldown);
   const counts = { configuration: 0, jwks: 0 };
 
   async function getJson(url: string): Promise<{ body: unknown; maxAgeS: number }> {
@@ -84,11 +90,12 @@ export function createRiscKeySource(options: RiscKeySourceOptions): RiscKeySourc
     if (uri.protocol !== "https:" && !(insecureAllowed && uri.protocol === "http:")) {
       throw new AppError("google_error", "Google's RISC jwks_uri is not https.");
     }
-    configuration = { value: uri.href, expiresAt: now() + maxAgeS * 1000 };
+    configuration = { value: uri.href, expiresAt: now() + keepMs(maxAgeS) };
     return uri.href;
   }
 
   function load(): Promise<Cached<Map<string, JWK>>> {
+    if (failure && now() - failure.at < cooldown) return Promise.reject(failure.error);
     loading ??= (async () => {
       try {
         const uri = await jwksUri();
@@ -102,8 +109,12 @@ export function createRiscKeySource(options: RiscKeySourceOptions): RiscKeySourc
         for (const key of keys as JWK[]) {
           if (typeof key?.kid === "string" && key.kty === "RSA") byKid.set(key.kid, key);
         }
-        jwks = { value: byKid, expiresAt: now() + maxAgeS * 1000 };
+        jwks = { value: byKid, expiresAt: now() + keepMs(maxAgeS) };
+        failure = undefined;
         return jwks;
+      } catch (error) {
+        failure = { at: now(), error };
+        throw error;
       } finally {
         loading = undefined;
       }

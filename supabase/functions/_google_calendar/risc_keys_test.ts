@@ -122,3 +122,45 @@ Deno.test("createRiscKeySource() refuses a plain-http jwks_uri from an https con
     "the http keys were not fetched",
   );
 });
+
+Deno.test("createRiscKeySource() fetches at most once per cooldown, whatever Cache-Control says", async () => {
+  const google = fakeGoogle({ kids: ["a"], cacheControl: "no-store" });
+  const time = clock();
+  const source = createRiscKeySource({
+    configurationUrl: CONFIG_URL,
+    fetch: google.fetch,
+    unknownKidCooldownMs: 10_000,
+    ...time,
+  });
+  for (let i = 0; i < 20; i++) {
+    await source.find(i % 2 === 0 ? "a" : `forged-${i}`);
+    time.advance(100);
+  }
+  assert.ok(source.fetches().jwks <= 2, `a flood made ${source.fetches().jwks} JWKS fetches`);
+  assert.ok(source.fetches().configuration <= 2, "nor configuration fetches");
+  time.advance(10_001);
+  google.served.kids = ["a", "b"];
+  assert.equal((await source.find("b"))?.kid, "b", "after the cooldown a new key is found");
+});
+
+Deno.test("createRiscKeySource() does not retry a failing Google on every SET", async () => {
+  let fetches = 0;
+  const time = clock();
+  const source = createRiscKeySource({
+    configurationUrl: CONFIG_URL,
+    fetch: (() => {
+      fetches++;
+      return Promise.resolve(new Response("", { status: 503 }));
+    }) as typeof fetch,
+    unknownKidCooldownMs: 10_000,
+    ...time,
+  });
+  for (let i = 0; i < 20; i++) {
+    await assert.rejects(source.find(`k${i}`), (e: unknown) => isAppError(e, "google_unavailable"));
+    time.advance(100);
+  }
+  assert.equal(fetches, 1, "one attempt per cooldown");
+  time.advance(10_001);
+  await assert.rejects(source.find("k"), (e: unknown) => isAppError(e, "google_unavailable"));
+  assert.equal(fetches, 2, "tried again after the cooldown");
+});

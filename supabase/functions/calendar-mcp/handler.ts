@@ -51,6 +51,14 @@ export function createMcpHandler(deps: McpDeps): (req: Request) => Promise<Respo
       }
       const userId = await boundUser(deps.callers, req);
       const parsedBody = await readJsonBody(req, MAX_MCP_BODY_BYTES);
+      if (Array.isArray(parsedBody)) {
+        // The SDK would run up to 100 calls of a batch at once, each reaching Google: one request
+        // is one message (MCP 2025-06-18 dropped batches; the SDK's clients never send them).
+        throw new AppError(
+          "invalid_request",
+          "Send one JSON-RPC message per request, not a batch.",
+        );
+      }
       const server = new Server(
         { name: "google-calendar", version: "1.0.0" },
         { capabilities: { tools: {} } },

@@ -33,9 +33,7 @@ export async function readGoogle<T>(res: Response, what = "event"): Promise<T> {
 
 /** The AppError a non-2xx Calendar answer means (its body is read). */
 export async function refusalOf(res: Response, what = "event"): Promise<AppError> {
-  const body = await res.json().catch(() => null) as
-    | { error?: { message?: unknown } }
-    | null;
+  const body: unknown = await res.json().catch(() => null);
   const cause = { name: "GoogleApiError", code: String(res.status) };
   switch (res.status) {
     case 404:
@@ -59,15 +57,14 @@ export async function refusalOf(res: Response, what = "event"): Promise<AppError
         { cause },
       );
     case 400: {
-      // Google's message says what it refused (e.g. "Invalid recurrence rule."): useful, and the
-      // Calendar API never quotes credentials in it.
-      const said = typeof body?.error?.message === "string" ? body.error.message.slice(0, 200) : "";
-      const reasons = googleErrorReasons(body).join(", ");
+      // Only Google's reason codes (e.g. "invalid", "required"), never its message: that is free
+      // text, which may quote what was sent, and the kit answers in its own words.
+      const reasons = googleErrorReasons(body).filter((r) => /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(r))
+        .slice(0, 4).join(", ");
       return new AppError(
         "invalid_input",
-        `Google Calendar refused the request${said ? `: ${said}` : ""}${
-          reasons ? ` (${reasons})` : ""
-        }`,
+        "Google Calendar refused the request; check the fields (ids, recurrence, attendees)" +
+          (reasons ? ` (${reasons}).` : "."),
         { cause },
       );
     }

@@ -61,8 +61,11 @@ export const date = z.string().max(10).refine((v) => plainDate(v) !== null, {
   error: "must be a date like 2026-03-30.",
 });
 
-/** Which calendar: `primary` (the user's own) by default. */
-export const calendarId = z.string().min(1).max(254).regex(/^[A-Za-z0-9._@+-]+$/, {
+/**
+ * Which calendar: `primary` (the user's own) by default. Never only dots: `.` and `..` survive
+ * encodeURIComponent and would move the request's path up (`calendars/../events`).
+ */
+export const calendarId = z.string().min(1).max(254).regex(/^(?!\.+$)[A-Za-z0-9._@+-]+$/, {
   error: "must be a calendar id such as primary.",
 }).default("primary").describe("The calendar; primary (the user's own) unless told otherwise.");
 

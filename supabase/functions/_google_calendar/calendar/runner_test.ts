@@ -312,3 +312,34 @@ Deno.test("runner: get_event asks Google for the times in the zone given", async
   await run(USER, "get_event", { event_id: "e3", time_zone: "Asia/Tokyo" });
   assert.equal(new URL(calls[0]!.url).searchParams.get("timeZone"), "Asia/Tokyo");
 });
+Deno.test("runner: a calendar_id of dots cannot climb out of the calendar's path", async () => {
+  for (const calendar of [".", "..", "..."]) {
+    const { run, calls, tokenReads } = runnerWith(() => Response.json({}));
+    await assert.rejects(
+      run(USER, "delete_event", { calendar_id: calendar, event_id: "abc123" }),
+      (e: unknown) => isAppError(e, "invalid_input"),
+      calendar,
+    );
+    assert.equal(calls.length, 0, "nothing reaches Google");
+    assert.equal(tokenReads(), 0);
+  }
+});
+
+Deno.test("runner: Google's 400 message and its reasons' free text never reach the caller", async () => {
+  const said = "Invalid value for x: ya29.secret-token-echo";
+  const { run } = runnerWith(() =>
+    Response.json({
+      error: { code: 400, message: said, errors: [{ reason: "invalid", message: said }] },
+    }, { status: 400 })
+  );
+  await assert.rejects(
+    run(USER, "get_event", { event_id: "abc123" }),
+    (e: unknown) => {
+      assert.ok(isAppError(e, "invalid_input"));
+      assert.ok(!e.message.includes("ya29"), e.message);
+      assert.ok(!e.message.includes("Invalid value"), e.message);
+      assert.match(e.message, /\(invalid\)/, "the reason code still says what kind");
+      return true;
+    },
+  );
+});
