@@ -13,138 +13,38 @@ import { PushHub } from "./push_channels.ts";
 import { deriveSub, randomToken } from "./crypto_utils.ts";
 import { FaultInjector } from "./faults.ts";
 import { normaliseEmail } from "./http.ts";
-import type { PublishingStatus } from "./lifetimes.ts";
 import type {
-  AccountTokens,
-  EmulatorConfig,
-  EmulatorStats,
-  GoogleEmulatorOptions,
-  IssuedAccessToken,
-  IssuedRefreshToken,
-} from "./types.ts";
+  AccessRecord,
+  Account,
+  AuthCode,
+  BlockRule,
+  CalendarNotice,
+  ClientState,
+  Lineage,
+  PendingConsent,
+  RefreshRecord,
+} from "./state_records.ts";
+import { accountTokens, type Counters, emptyStats } from "./state_reports.ts";
+import type { AccountTokens, EmulatorConfig, GoogleEmulatorOptions } from "./types.ts";
+
+// The records have their own module; their names stay importable from here.
+export {
+  type AccessRecord,
+  type Account,
+  type AuthCode,
+  BLOCK_REASONS,
+  type BlockReason,
+  type BlockRule,
+  type CalendarNotice,
+  type ClientDeletion,
+  type ClientState,
+  type Lineage,
+  type PendingConsent,
+  type RefreshRecord,
+} from "./state_records.ts";
 
 /** How many live refresh tokens Google keeps per account and client. */
 export const MAX_REFRESH_TOKENS_PER_CLIENT = 100;
-
-/** An authorization request waiting for the person's answer on the consent page. */
-export interface PendingConsent {
-  clientId: string;
-  redirectUri: string;
-  state: string | undefined;
-  scopes: string[];
-  codeChallenge: string | undefined;
-  codeChallengeMethod: "S256" | "plain" | undefined;
-  accessType: "online" | "offline";
-  prompt: string[];
-  nonce: string | undefined;
-  loginHint: string | undefined;
-  includeGrantedScopes: boolean;
-  expiresAt: number;
-}
-
-/** An issued authorization code. */
-export interface AuthCode {
-  clientId: string;
-  redirectUri: string;
-  email: string;
-  scopes: string[];
-  codeChallenge: string | undefined;
-  codeChallengeMethod: "S256" | "plain" | undefined;
-  accessType: "online" | "offline";
-  prompt: string[];
-  nonce: string | undefined;
-  expiresAt: number;
-  used: boolean;
-}
-
-/** An issued refresh token. */
-export interface RefreshRecord {
-  email: string;
-  clientId: string;
-  scopes: string[];
-  createdAt: number;
-  lastUsedAt: number;
-  /** Fixed end (Testing mode, time-limited grant), or undefined. */
-  expiresAt: number | undefined;
-  code: string | undefined;
-  revoked: boolean;
-}
-
-/** An issued access token. */
-export interface AccessRecord {
-  email: string;
-  clientId: string;
-  scopes: string[];
-  issuedAt: number;
-  expiresAt: number;
-  refreshToken: string | undefined;
-  code: string | undefined;
-  revoked: boolean;
-  /** Killed on its own (password change, security event) while its grant lives on. */
-  invalidated: boolean;
-}
-
-/** A Google account the emulator knows. */
-export interface Account {
-  email: string;
-  sub: string;
-  emailVerified: boolean;
-}
-
-/** How a client was removed in the Cloud console. */
-export type ClientDeletion = "deleted" | "purged";
-
-/** A registered OAuth client plus its console-side settings. */
-export interface ClientState {
-  clientId: string;
-  redirectUris: string[];
-  /** Every enabled secret; Google allows a second one while rotating. */
-  secrets: string[];
-  deletion: ClientDeletion | undefined;
-  publishing: PublishingStatus;
-  /** In Testing, the accounts allowed in; undefined lets every account in. */
-  testUsers: Set<string> | undefined;
-  /** Lifetime of time-limited grants the person picks, or undefined for ordinary grants. */
-  timeLimitSeconds: number | undefined;
-}
-
-/** The error pages Google shows instead of redirecting. */
-export const BLOCK_REASONS = [
-  "disallowed_useragent",
-  "access_denied",
-  "org_internal",
-  "admin_policy_enforced",
-] as const;
-
-/** One of {@linkcode BLOCK_REASONS}. */
-export type BlockReason = typeof BLOCK_REASONS[number];
-
-/** A block-mode rule: which authorizations end on an error page. */
-export interface BlockRule {
-  reason: BlockReason;
-  /** Only this account (checked once the account is chosen); undefined for every account. */
-  email: string | undefined;
-  clientId: string | undefined;
-  /** Only browsers whose User-Agent contains this text. */
-  userAgentContains: string | undefined;
-}
-
-/** An update Google would have emailed (events written with `sendUpdates` all/externalOnly). */
-export interface CalendarNotice {
-  calendarId: string;
-  eventId: string;
-  method: string;
-  recipients: string[];
-}
-
-/** Who a token was issued to and for what. */
-export interface Lineage {
-  email: string;
-  clientId: string;
-  scopes: string[];
-}
-
-type Counters = Omit<EmulatorStats, "faultsPending">;
 
 /** The emulator's state; create with {@linkcode EmulatorState.create}. */
 export class EmulatorState {
@@ -392,43 +292,7 @@ export class EmulatorState {
 
   /** What the emulator issued to an account, or undefined for an account never seen. */
   accountTokens(rawEmail: string): AccountTokens | undefined {
-    const account = this.accounts.get(normaliseEmail(rawEmail));
-    if (account === undefined) return undefined;
-    const iso = (ms: number) => new Date(ms).toISOString();
-    const refresh: IssuedRefreshToken[] = [];
-    for (const [token, record] of this.refreshTokens) {
-      if (record.email !== account.email || record.revoked) continue;
-      refresh.push({
-        token,
-        clientId: record.clientId,
-        scope: record.scopes.join(" "),
-        createdAt: iso(record.createdAt),
-        lastUsedAt: iso(record.lastUsedAt),
-        expiresAt: record.expiresAt === undefined ? null : iso(record.expiresAt),
-      });
-    }
-    const access: IssuedAccessToken[] = [];
-    for (const [token, record] of this.accessTokens) {
-      if (record.email !== account.email || record.revoked) continue;
-      access.push({
-        token,
-        clientId: record.clientId,
-        scope: record.scopes.join(" "),
-        issuedAt: iso(record.issuedAt),
-        expiresAt: iso(record.expiresAt),
-        expiresAtMs: record.expiresAt,
-        expired: record.invalidated || record.expiresAt <= this.now(),
-        refreshToken: record.refreshToken ?? null,
-      });
-    }
-    return {
-      email: account.email,
-      sub: account.sub,
-      emailVerified: account.emailVerified,
-      refreshTokens: refresh,
-      accessTokens: access,
-      latestAccessToken: access.at(-1) ?? null,
-    };
+    return accountTokens(this, rawEmail);
   }
 
   /** Zeroes the counters. */
@@ -440,17 +304,4 @@ export class EmulatorState {
 /** The key of one account's grant to one client. */
 export function grantKey(email: string, clientId: string): string {
   return `${email}\n${clientId}`;
-}
-
-function emptyStats(): Counters {
-  const counts = () => ({ ok: 0, error: 0 });
-  return {
-    tokenGrants: { authorization_code: counts(), refresh_token: counts(), other: counts() },
-    revocations: counts(),
-    accountRevocations: 0,
-    eventsCalls: counts(),
-    calendarCalls: {},
-    blockedAuthorizations: 0,
-    faultsServed: { token: 0, revoke: 0, events: 0 },
-  };
 }

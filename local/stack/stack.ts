@@ -8,104 +8,29 @@
 
 import { createAuthUserHandler } from "./auth_user.ts";
 import { localBotApiKey } from "./bot_key.ts";
+import { prepareDatabase } from "./database.ts";
+import { startEmulator } from "./emulator_process.ts";
 import { createGatewayHandler } from "./gateway.ts";
-import {
-  apiKey,
-  loadOrCreateSecrets,
-  postgrestJwks,
-  publicJwk,
-  type StackSecrets,
-} from "./keys.ts";
+import { apiKey, loadOrCreateSecrets, postgrestJwks, publicJwk } from "./keys.ts";
 import { ConfigError, loadConfig } from "../../supabase/functions/_google_calendar/config.ts";
 import { EnvFileError, mergeFunctionEnv } from "./env_file.ts";
+import { stopLeftovers, writePids } from "./leftovers.ts";
 import { acquireStackLock } from "./lock.ts";
-import { clusterDataDir, databaseUrl, psql, removeClusterOf, startPostgres } from "./postgres.ts";
+import { clusterDataDir, databaseUrl, removeClusterOf, startPostgres } from "./postgres.ts";
 import { startPostgrest } from "./postgrest.ts";
 import { type FunctionServer, listFunctions, serveFunction } from "./functions.ts";
 import { onPort, PortInUseError, portOwner } from "./ports.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook_receiver.ts";
 import { startWebhookWake, type WebhookWake } from "./webhook_wake.ts";
-import { DENO, SUPABASE_CLI, supabaseCliEnv } from "./tools.ts";
-import {
-  httpReady,
-  type ManagedProcess,
-  ProcessGroup,
-  processStartTime,
-  run,
-  spawnLogged,
-  StoppingError,
-  waitListening,
-} from "./process.ts";
+import { type ManagedProcess, ProcessGroup, StoppingError } from "./process.ts";
+import type { Stack, StackInfo, StackOptions, StackUnit } from "./stack_types.ts";
 
 export { AlreadyRunningError } from "./lock.ts";
 export { PortInUseError } from "./ports.ts";
-
-/** What a running stack tells its users; written to `<dir>/stack.json`. */
-export interface StackInfo {
-  api_url: string;
-  rest_url: string;
-  functions_url: string;
-  jwks_url: string;
-  db_url: string;
-  anon_key: string;
-  service_role_key: string;
-  jwt_secret: string;
-  google_emulator_url: string;
-  google_client_id: string;
-  google_redirect_uri: string;
-  result_page_url: string;
-  stack_dir: string;
-  secrets_file: string;
-  log_dir: string;
-  /** Where the Postgres cluster's files are (outside stack_dir when run as root). */
-  db_data_dir?: string;
-  /** The process that runs the stack: `npm stop` signals it. */
-  pid?: number;
-  /** The environment every function gets, as `supabase secrets set` plus Supabase's own. */
-  function_env: Record<string, string>;
-  functions: Record<string, { port: number; log_file: string }>;
-  /** The stack's own webhook receiver (BOT_WEBHOOK_URL), when the .env names no other. */
-  webhook_receiver_url?: string;
-}
-
-/** A process of the stack that tests may stop and start again (fault injection). */
-export interface StackUnit {
-  readonly name: string;
-  pid(): number;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-}
-
-/** A running stack. */
-export interface Stack {
-  info: StackInfo;
-  secrets: StackSecrets;
-  functions: Map<string, FunctionServer>;
-  postgres: StackUnit;
-  postgrest: StackUnit;
-  /** Stops every process and frees the folder; safe to call more than once. */
-  stop(): Promise<void>;
-}
-
-/** How to start a stack. */
-export interface StackOptions {
-  /** Where the keys, logs and stack.json live (git-ignored); the cluster too, unless root. */
-  dir: string;
-  /** Fixed ports like `supabase start`, or free ones (CI, tests). */
-  ports: "fixed" | "auto";
-  /** More folders of functions to serve beside supabase/functions (the benchmarks' baselines). */
-  extraFunctionDirs?: string[];
-  /** Extra or overriding variables for every function (e.g. a short HTTP_TIMEOUT_MS in tests). */
-  functionEnv?: Record<string, string>;
-  /** The variables of `supabase/functions/.env` (`npm start`), merged by mergeFunctionEnv. */
-  envFile?: { path: string; env: Record<string, string> };
-  /** Aborting stops whatever has started and makes startStack throw a StoppingError. */
-  signal?: AbortSignal;
-  log?: (line: string) => void;
-}
-
-/** The demo person of `npm start`: a Supabase user and a Google account with the demo week. */
-export const DEMO_EMAIL = "demo@example.com";
+export { applyMigrations, prepareDatabase } from "./database.ts";
+export { DEMO_EMAIL } from "./emulator_process.ts";
+export { stopLeftovers } from "./leftovers.ts";
+export type { Stack, StackInfo, StackOptions, StackUnit } from "./stack_types.ts";
 
 /** The ports of `supabase start`. */
 export const FIXED_PORTS = { api: 54321, db: 54322, postgrest: 54323, emulator: 54324 };
@@ -366,70 +291,6 @@ function serveGateway(port: number, handler: (req: Request) => Promise<Response>
   }
 }
 
-async function startEmulator(port: number, options: {
-  secrets: StackSecrets;
-  redirectUri: string;
-  logDir: string;
-  group: ProcessGroup;
-}): Promise<{ port: number; proc: ManagedProcess }> {
-  const url = `http://127.0.0.1:${port}`;
-  const proc = await spawnLogged("google-emulator", DENO, {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-env",
-      "--config",
-      "deno.json",
-      "local/google_emulator/main.ts",
-      "--port",
-      String(port),
-      "--issuer",
-      url,
-      "--client-id",
-      options.secrets.google_client_id,
-      "--client-secret",
-      options.secrets.google_client_secret,
-      "--redirect-uri",
-      options.redirectUri,
-      // The functions serve plain http on loopback; Google itself only pushes to https.
-      "--allow-http-loopback-push",
-      "true",
-      "--demo-calendar",
-      DEMO_EMAIL,
-    ],
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
-    clearEnv: true,
-    logFile: `${options.logDir}/google-emulator.log`,
-    group: options.group,
-  });
-  try {
-    await waitListening(proc, port, {
-      role: "Google emulator",
-      probe: () => httpReady(`${url}/.well-known/openid-configuration`),
-    });
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
-  return { port, proc };
-}
-
-/** What every Supabase project has (bootstrap.sql), then the migrations. */
-export async function prepareDatabase(dbUrl: string, log: (line: string) => void): Promise<void> {
-  log("preparing the database like a Supabase project");
-  await psql(dbUrl, ["-f", "local/stack/bootstrap.sql"]);
-  log("applying migrations with the Supabase CLI");
-  await applyMigrations(dbUrl);
-}
-
-/** `supabase migration up`: the real CLI, history in supabase_migrations.schema_migrations. */
-export async function applyMigrations(dbUrl: string): Promise<void> {
-  await run(SUPABASE_CLI, ["migration", "up", "--db-url", dbUrl, "--yes"], {
-    env: supabaseCliEnv(),
-  });
-}
-
 /** A process started already, which can be stopped and started again later. */
 function unit(
   name: string,
@@ -453,71 +314,4 @@ function unit(
 async function ensureDir(path: string): Promise<string> {
   await Deno.mkdir(path, { recursive: true });
   return path;
-}
-
-/** A process the stack started, as recorded in pids.json (start time: against pid reuse). */
-interface RecordedProcess {
-  name: string;
-  pid: number;
-  start: string | null;
-}
-
-async function writePids(dir: string, live: ManagedProcess[]): Promise<void> {
-  const records: RecordedProcess[] = live.map((p) => ({
-    name: p.name,
-    pid: p.pid,
-    start: processStartTime(p.pid),
-  }));
-  await Deno.writeTextFile(`${dir}/pids.json`, JSON.stringify(records));
-}
-
-/**
- * A stack killed with SIGKILL leaves its children running; stop them before reusing the folder
- * and ports. Called only with the folder's lock held, so they cannot be a live stack's.
- */
-export async function stopLeftovers(dir: string): Promise<number> {
-  let recorded: (number | RecordedProcess)[];
-  try {
-    recorded = JSON.parse(await Deno.readTextFile(`${dir}/pids.json`));
-  } catch {
-    return 0;
-  }
-  const left: number[] = [];
-  for (const entry of recorded) {
-    const pid = typeof entry === "number" ? entry : entry.pid;
-    const start = processStartTime(pid);
-    if (start === null) continue; // Gone.
-    // Only our own children: a pid may have been reused since.
-    const same = typeof entry === "number"
-      ? /(postgrest|deno)$/.test(commandOf(pid)) // pids.json of an older stack: no start time
-      : entry.start === start;
-    if (!same) continue;
-    // Postgres shuts down fast on SIGINT (its backends with it); the others end on SIGTERM.
-    const isPostgres = typeof entry !== "number" && entry.name === "postgres";
-    signalPid(pid, isPostgres ? "SIGINT" : "SIGTERM");
-    left.push(pid);
-  }
-  const deadline = Date.now() + 5000;
-  while (left.some((pid) => processStartTime(pid) !== null) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  for (const pid of left) if (processStartTime(pid) !== null) signalPid(pid, "SIGKILL");
-  await Deno.remove(`${dir}/pids.json`).catch(() => {});
-  return left.length;
-}
-
-function signalPid(pid: number, signal: Deno.Signal): void {
-  try {
-    Deno.kill(pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-function commandOf(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0] ?? "";
-  } catch {
-    return "";
-  }
 }

@@ -1,6 +1,6 @@
 /** loadConfig(): read once, validated, failing with every bad variable named. */
 
-import { ConfigError, loadConfig, looksWeak } from "./config.ts";
+import { ConfigError, loadConfig } from "./config.ts";
 import { GOOGLE_DEFAULTS } from "./google_facts.ts";
 import assert from "node:assert/strict";
 import { ENCRYPTION_KEY, VALID_ENV } from "../../../tests/support/config_env.ts";
@@ -127,12 +127,6 @@ Deno.test("loadConfig() refuses an all-zero encryption key and a one-character s
   assert(pattern.some((p) => p.startsWith("OAUTH_STATE_SECRET looks guessable")));
   // The control: the valid environment's keys pass.
   assert.doesNotThrow(() => loadConfig(VALID_ENV));
-});
-
-Deno.test("looksWeak() flags few distinct bytes or a repeated pattern, not random bytes", () => {
-  assert.equal(looksWeak(new Uint8Array(32)), true);
-  assert.equal(looksWeak(new TextEncoder().encode("0123456789".repeat(4))), true);
-  assert.equal(looksWeak(crypto.getRandomValues(new Uint8Array(32))), false);
 });
 
 Deno.test("loadConfig() reads BOT_API_KEYS: several keys to rotate, none short, weak or a Supabase key", () => {
