@@ -30,6 +30,8 @@ export interface BenchContext {
   connectedUser(): Promise<string>;
   /** Callback links used once: the callback phase leaves its links here for the memory phase. */
   usedCallbackUrls: string[];
+  /** The bot's webhook receiver (its own process, see main.ts): `/__test/deliveries` lists what it got. */
+  webhookReceiverUrl: string;
   /** The processes that stand for others' machines (emulator, webhook receiver): see nice.ts. */
   othersPids(): number[];
 }

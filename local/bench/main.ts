@@ -89,6 +89,7 @@ try {
         return id!;
       }),
     usedCallbackUrls: [],
+    webhookReceiverUrl: receiverUrl,
     othersPids: () => {
       const emulator = pidOn(stack.info.google_emulator_url);
       return [receiver.pid, ...(emulator ? [emulator] : [])];

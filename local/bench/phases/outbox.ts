@@ -108,8 +108,7 @@ export async function run(ctx: BenchContext): Promise<PhaseResult> {
   }
 
   // 2. Deletion by SQL → the bot's 2xx.
-  const receiverUrl = ctx.stack.info.webhook_receiver_url;
-  if (!receiverUrl) throw new Error("the bench stack has no webhook receiver");
+  const receiverUrl = ctx.webhookReceiverUrl;
   const users = await createUsers(ctx, plan.deletions, "bench-wake");
   // A stored grant each (ciphertext-shaped; never decrypted here), written by SQL like the rest:
   // its connected event is woken and delivered too, before the deletions start.

@@ -70,8 +70,7 @@ async function arrivals(
 /** Change at Google → receiver 2xx, for 1 and for 16 users changing at once. */
 async function changeToBot(ctx: BenchContext) {
   const info = ctx.stack.info;
-  const receiverUrl = info.webhook_receiver_url;
-  if (!receiverUrl) throw new Error("the bench stack has no webhook receiver");
+  const receiverUrl = ctx.webhookReceiverUrl;
   const users = await connectWatched(ctx, 16);
   const out = [];
   for (const group of [1, 16]) {
